@@ -1,4 +1,5 @@
-"""Time as an injected collaborator, so windows, backoff and schedules are testable without sleeping.
+"""Time as an injected collaborator, so windows, backoff and schedules are testable without
+sleeping.
 
 Everything in the agent reasons in Unix seconds (float). Tests pass a `ManualClock`.
 """

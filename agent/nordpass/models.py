@@ -13,6 +13,7 @@ __all__ = [
     "MAX_QUERY_SPAN_SECONDS",
     "REGION_URLS",
     "ActivityPage",
+    "InconsistencyKind",
     "PageInconsistency",
     "PageMetadata",
     "PassResult",
@@ -36,6 +37,8 @@ class PageMetadata:
     per_page: int
     current_page: int
     total_pages: int
+    # Metadata keys the API added beyond the four above, kept as received.
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +49,12 @@ class ActivityPage:
     metadata: PageMetadata
     page: int
     server_time: float | None
+    # Top-level reply keys other than `data` and `metadata`, kept as received.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-InconsistencyKind = Literal["empty_page", "short_page", "total_changed", "overrun"]
+# `page_limit`: the pass stopped at its hard page cap before receiving `total` rows.
+InconsistencyKind = Literal["empty_page", "short_page", "total_changed", "overrun", "page_limit"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,196 @@
+"""The `nordpass-agent` command line: run, backfill, check, sandbox.
+
+Exit codes: 0 success; 1 the work did not complete (a summary says what is missing);
+2 the configuration or the state directory is unusable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent import __version__
+from agent.clock import SystemClock
+from agent.config import AgentConfig, AgentSettings, load_config, parse_start_point
+from agent.errors import ConfigError, FatalError
+from agent.health import check_connectivity
+from agent.logs import configure_logging
+from agent.runtime import Agent, BackfillReport
+from agent.scheduler import run_forever
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML configuration [env NORDPASS_AGENT_CONFIG]"),
+]
+
+
+def _version(show: bool) -> None:
+    if show:
+        typer.echo(f"nordpass-agent {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Forward NordPass Business Activity Log events to SIEMs."""
+
+
+def _settings_and_config(config_path: Path | None) -> tuple[AgentSettings, AgentConfig]:
+    settings = AgentSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    path = config_path or settings.config
+    try:
+        return settings, load_config(path, os.environ)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+
+def _open_agent(config: AgentConfig) -> Agent:
+    try:
+        return Agent(config, clock=SystemClock())
+    except FatalError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def check(
+    config: ConfigOption = None,
+    offline: Annotated[
+        bool, typer.Option(help="Only validate the file; do not contact NordPass or SIEMs.")
+    ] = False,
+) -> None:
+    """Validate the configuration and, unless --offline, reach every tenant and destination."""
+    _, loaded = _settings_and_config(config)
+    typer.echo(
+        f"configuration OK: {len(loaded.tenants)} tenant(s), "
+        f"{len(loaded.destinations)} destination(s)"
+    )
+    if offline:
+        return
+    problems = asyncio.run(check_connectivity(loaded))
+    for line in problems.lines:
+        typer.echo(line)
+    if not problems.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Poll every tenant on its interval and forward new events until stopped (SIGTERM/Ctrl-C)."""
+    _, loaded = _settings_and_config(config)
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with _open_agent(loaded) as agent:
+            await run_forever(agent, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def backfill(
+    since: Annotated[str, typer.Option(help="Start: 7d (ago), an ISO-8601 time or Unix seconds.")],
+    until: Annotated[
+        str | None, typer.Option(help="End (exclusive), same forms; default: now.")
+    ] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", help="Only this tenant (repeatable).")
+    ] = None,
+    destination: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--destination",
+            help="Replay into this destination only, with the original ids (repeatable).",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Also write the summary as JSON to this file.")
+    ] = None,
+) -> None:
+    """Deliver a time range once and exit: 0 when everything in range was delivered."""
+    _, loaded = _settings_and_config(config)
+    now = SystemClock().now()
+    try:
+        start = parse_start_point(_number_or_text(since)).resolve(now)
+        end = parse_start_point(_number_or_text(until)).resolve(now) if until else now
+    except ValueError as error:
+        typer.echo(f"error: --since/--until: {error}", err=True)
+        raise typer.Exit(2) from None
+    unknown = [name for name in tenant or [] if name not in loaded.tenants]
+    unknown += [name for name in destination or [] if name not in loaded.destinations]
+    if unknown:
+        typer.echo(f"error: not in the configuration: {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> BackfillReport:
+        async with _open_agent(loaded) as agent:
+            return await agent.backfill(start, end, tenants=tenant, destinations=destination)
+
+    summary = asyncio.run(main())
+    _print_backfill(summary)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(_report_dict(summary), indent=2) + "\n")
+    if not summary.complete:
+        raise typer.Exit(1)
+
+
+def _number_or_text(value: str) -> str | float:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _print_backfill(summary: BackfillReport) -> None:
+    typer.echo(f"backfill [{summary.since}, {summary.until}):")
+    for outcome in summary.tenants:
+        delivered = ", ".join(f"{name}={count}" for name, count in outcome.delivered.items())
+        status = "complete" if outcome.error is None else f"INCOMPLETE: {outcome.error}"
+        typer.echo(
+            f"  {outcome.tenant}: fetched {outcome.fetched}, delivered {delivered}: {status}"
+        )
+
+
+def _report_dict(summary: BackfillReport) -> dict[str, object]:
+    return {
+        "since": summary.since,
+        "until": summary.until,
+        "complete": summary.complete,
+        "tenants": [
+            {
+                "tenant": outcome.tenant,
+                "fetched": outcome.fetched,
+                "delivered": outcome.delivered,
+                "error": outcome.error,
+            }
+            for outcome in summary.tenants
+        ],
+    }
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

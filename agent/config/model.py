@@ -1,0 +1,110 @@
+"""The configuration file's shape: state, defaults, destinations and tenants.
+
+Every model forbids unknown keys (a typo must not silently become a default) and every credential
+is a `SecretStr`. Destination models live with their connectors (`connectors.registry`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+
+from agent.config.durations import Duration, StartPoint, StartPointField
+from agent.nordpass.models import REGION_URLS
+from connectors import DestinationConfig
+
+__all__ = [
+    "AgentConfig",
+    "Defaults",
+    "DestinationRef",
+    "NordPassSource",
+    "Tenant",
+]
+
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Name = Annotated[str, Field(pattern=_NAME_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(_Strict):
+    """Per-tenant polling settings that tenants inherit unless they set their own."""
+
+    poll_interval: Duration = timedelta(seconds=60)
+    # Events become queryable some time after their timestamp; the live window ends this far
+    # before the server's "now" so a second is read only once it has (mostly) settled.
+    settle_delay: Duration = timedelta(seconds=60)
+    # Each cycle re-checks this much history behind the watermark for events that arrived late.
+    lookback: Duration = timedelta(minutes=15)
+    page_size: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class NordPassSource(_Strict):
+    region: Literal["eu", "us"] | None = None
+    url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    token: Annotated[SecretStr, Field(min_length=1)]
+    organization_uuid: UUID | None = None
+    proxy: str | None = None
+    ca_file: Path | None = None
+    verify_tls: bool = True
+    timeout: Duration = timedelta(seconds=60)
+
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> NordPassSource:
+        if (self.region is None) == (self.url is None):
+            raise ValueError("set exactly one of region (eu or us) or url")
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.url if self.url is not None else REGION_URLS[self.region or "eu"]
+
+
+def _name_to_ref(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class DestinationRef(BaseModel):
+    """A tenant's use of a named destination, with optional per-tenant overrides."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: Name
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Tenant(_Strict):
+    nordpass: NordPassSource
+    destinations: Annotated[
+        list[Annotated[DestinationRef, BeforeValidator(_name_to_ref)]], Field(min_length=1)
+    ]
+    start: StartPointField = StartPoint(ago=timedelta(days=7))
+    enabled: bool = True
+    poll_interval: Duration | None = None
+    settle_delay: Duration | None = None
+    lookback: Duration | None = None
+    page_size: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class AgentConfig(_Strict):
+    # sqlite:///relative/path.db or sqlite:////absolute/path.db
+    state: Annotated[str, Field(pattern=r"^sqlite:///.+")] = "sqlite:///data/state.db"
+    # Key of the event-id HMAC. Set it to keep ids stable even if the state store is lost;
+    # otherwise one is generated at first start and kept in the state store.
+    event_id_key: SecretStr | None = None
+    defaults: Defaults = Defaults()
+    destinations: dict[Name, DestinationConfig] = Field(default_factory=dict)
+    tenants: Annotated[dict[Name, Tenant], Field(min_length=1)]
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state.removeprefix("sqlite:///"))

@@ -1,0 +1,414 @@
+"""The async client of one tenant's NordPass Activity Log API.
+
+It sends one query (`fetch_page`), pages a query with fixed bounds to its reported `total` while
+recording every way the offset pages fail to add up (`read_pass`), reads half-open windows of any
+length (`read_window`) and asks for a window's size cheaply (`probe_total`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from agent.errors import AuthError, FatalError, ResponseFormatError
+from agent.nordpass.models import (
+    REGION_URLS,
+    ActivityPage,
+    PageInconsistency,
+    PageMetadata,
+    PassResult,
+    RawEvent,
+)
+from agent.nordpass.retry import (
+    RetryPolicy,
+    StatusAction,
+    TransientHTTPError,
+    action_for_status,
+    parse_http_date,
+    parse_retry_after,
+    run_with_retries,
+)
+from agent.nordpass.windows import keep_in_window, split_window
+
+__all__ = ["DEFAULT_PER_PAGE", "MAX_USER_UUIDS", "ActivityClient", "api_url"]
+
+DEFAULT_PER_PAGE = 100
+# The API accepts at most 500 member uuids in one `user_uuids` filter.
+MAX_USER_UUIDS = 500
+_BODY_EXCERPT_CHARS = 200
+
+
+def api_url(*, region: str | None = None, url: str | None = None) -> str:
+    """The query URL of a tenant: an explicit `url` (a proxy, the sandbox) wins over `region`."""
+    if url is not None:
+        return url
+    if region is None:
+        raise ValueError("a tenant needs either a region or an explicit url")
+    try:
+        return REGION_URLS[region.lower()]
+    except KeyError:
+        known = ", ".join(sorted(REGION_URLS))
+        raise ValueError(f"unknown NordPass region {region!r}; known regions: {known}") from None
+
+
+class ActivityClient:
+    """Reads one tenant's activity log. Collaborators come in; the client owns no connection.
+
+    `http` is usually shared with other tenants (see `HttpClientPool`), so closing it is the
+    owner's job. The token is sent as the raw `Authorization` header and appears nowhere else.
+    """
+
+    def __init__(
+        self,
+        tenant: str,
+        url: str,
+        token: SecretStr,
+        *,
+        http: httpx.AsyncClient,
+        retry: RetryPolicy,
+        per_page: int = DEFAULT_PER_PAGE,
+    ) -> None:
+        if per_page < 1:
+            raise ValueError(f"per_page must be at least 1, got {per_page}")
+        self.tenant = tenant
+        self.url = url
+        self.per_page = per_page
+        self._token = token
+        self._http = http
+        self._retry = retry
+
+    def __repr__(self) -> str:
+        return f"ActivityClient(tenant={self.tenant!r}, url={self.url!r}, per_page={self.per_page})"
+
+    async def fetch_page(
+        self,
+        page: int,
+        *,
+        timestamp_from: int | None = None,
+        timestamp_to: int | None = None,
+        per_page: int | None = None,
+        user_uuids: Sequence[str] | None = None,
+    ) -> ActivityPage:
+        """One page of one query, retried on transient failures, validated and parsed.
+
+        Raises `AuthError` when the token is refused, `FatalError` for any other rejected request,
+        `TransientHTTPError` (a `RetryableError`) once the attempts are used up, and
+        `ResponseFormatError` for a reply that is not the documented shape (not retried here:
+        the caller decides whether to read the window again).
+        """
+        if page < 1:
+            raise ValueError(f"pages are numbered from 1, got {page}")
+        body = _request_body(
+            page=page,
+            per_page=self.per_page if per_page is None else per_page,
+            timestamp_from=timestamp_from,
+            timestamp_to=timestamp_to,
+            user_uuids=user_uuids,
+        )
+        context = self._context(page)
+        try:
+            response = await run_with_retries(self._retry, lambda: self._send_once(body, context))
+        except TransientHTTPError as last:
+            raise TransientHTTPError(
+                f"{context}: NordPass still failing after {self._retry.attempts} attempts; "
+                f"last failure: {last}",
+                status=last.status,
+                retry_after=last.retry_after,
+            ) from last
+        return _parse_page(
+            response.content,
+            context=context,
+            page=page,
+            server_time=parse_http_date(response.headers.get("Date")),
+        )
+
+    async def read_pass(
+        self, timestamp_from: int, timestamp_to: int, *, user_uuids: Sequence[str] | None = None
+    ) -> PassResult:
+        """Every page of one query with these exact bounds, as received (no filtering).
+
+        Pages at the server's own `metadata.per_page` (it may cap the requested size) until the
+        rows received reach `metadata.total`. Anything that shows the pages were not one stable
+        result set is recorded in `inconsistencies`, never silently accepted: an empty page before
+        `total` (the pass stops there), a short page that is not the last, `total` changing, more
+        rows than `total`, or hitting the hard page cap. `server_time` is the first page's `Date`,
+        the moment from which the pass can claim to have seen everything.
+        """
+        result = PassResult(timestamp_from=timestamp_from, timestamp_to=timestamp_to)
+        page_cap: int | None = None
+        more = True
+        while more:
+            page = await self.fetch_page(
+                result.pages + 1,
+                timestamp_from=timestamp_from,
+                timestamp_to=timestamp_to,
+                user_uuids=user_uuids,
+            )
+            if page_cap is None:
+                page_cap = _page_cap(page.metadata.total, page.metadata.per_page)
+                result.server_time = page.server_time
+            more = _absorb_page(result, page)
+            if more and result.pages >= page_cap:
+                detail = f"stopped at the cap of {page_cap} pages with {result.rows_received}"
+                detail += f" of {result.total} rows received"
+                result.inconsistencies.append(PageInconsistency("page_limit", page.page, detail))
+                more = False
+        return result
+
+    async def read_window(
+        self, start: int, end: int, *, user_uuids: Sequence[str] | None = None
+    ) -> AsyncIterator[PassResult]:
+        """Read the half-open window `[start, end)` of whole Unix seconds, one pass at a time.
+
+        Each query asks for `start - 1 .. end` and keeps only rows with `start <= timestamp <
+        end`, which is right whichever bound convention the API uses. A window whose query would
+        exceed the API's 90-day limit is cut into consecutive sub-windows (`split_window`) and
+        one `PassResult` is yielded per sub-window, in time order, so the caller can checkpoint
+        after each. In a result, `timestamp_from`/`timestamp_to` are the query bounds: the
+        sub-window is `[timestamp_from + 1, timestamp_to)`; `events` holds the rows kept and
+        `rows_received` all rows the pages carried. An empty window yields nothing.
+        """
+        for window in split_window(start, end):
+            result = await self.read_pass(window.query_from, window.query_to, user_uuids=user_uuids)
+            result.events = keep_in_window(result.events, window)
+            yield result
+
+    async def probe_total(
+        self, start: int, end: int, *, user_uuids: Sequence[str] | None = None
+    ) -> tuple[int, float | None]:
+        """`metadata.total` for the window `[start, end)` and the server time, asking one row.
+
+        The total is the API's count for the widened query (see `read_window`), so it may include
+        rows on the edge seconds; it is meant for comparing with an earlier probe or pass of the
+        same window. A window over 90 days costs one request per sub-window and sums their totals.
+        """
+        total = 0
+        server_time: float | None = None
+        for window in split_window(start, end):
+            page = await self.fetch_page(
+                1,
+                timestamp_from=window.query_from,
+                timestamp_to=window.query_to,
+                per_page=1,
+                user_uuids=user_uuids,
+            )
+            total += page.metadata.total
+            server_time = page.server_time if server_time is None else server_time
+        return total, server_time
+
+    async def _send_once(self, body: dict[str, object], context: str) -> httpx.Response:
+        headers = {
+            "Authorization": self._token.get_secret_value(),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        try:
+            response = await self._http.post(self.url, json=body, headers=headers)
+        except httpx.TransportError as err:
+            raise TransientHTTPError(
+                f"could not reach NordPass ({_describe_transport_error(err)})",
+                status=None,
+                retry_after=None,
+            ) from err
+        status = response.status_code
+        match action_for_status(status):
+            case StatusAction.ACCEPT:
+                return response
+            case StatusAction.RETRY:
+                server_time = parse_http_date(response.headers.get("Date"))
+                retry_after = parse_retry_after(
+                    response.headers.get("Retry-After"),
+                    reference_time=self._retry.now() if server_time is None else server_time,
+                )
+                hint = "" if retry_after is None else f", Retry-After {retry_after:g} s"
+                raise TransientHTTPError(
+                    f"HTTP {status}{hint}", status=status, retry_after=retry_after
+                )
+            case StatusAction.UNAUTHORIZED:
+                raise AuthError(
+                    f"tenant {self.tenant!r}: NordPass rejected the API token (HTTP {status}): "
+                    "it may have expired or been revoked; create a new Custom token in the "
+                    "Admin Panel (Integrations → Events reporting)"
+                )
+            case StatusAction.FAIL:
+                raise FatalError(
+                    f"{context}: NordPass refused the request (HTTP {status}): "
+                    f"{self._body_excerpt(response)}"
+                )
+
+    def _context(self, page: int) -> str:
+        return f"tenant {self.tenant!r} page {page}"
+
+    def _body_excerpt(self, response: httpx.Response) -> str:
+        """The start of an error body on one line, without the token even if it was echoed."""
+        text = response.content[: _BODY_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+        text = text.replace(self._token.get_secret_value(), "**********")
+        text = " ".join(text.split())
+        if len(text) > _BODY_EXCERPT_CHARS:
+            text = text[:_BODY_EXCERPT_CHARS] + "…"
+        return repr(text) if text else "(empty body)"
+
+
+def _request_body(
+    *,
+    page: int,
+    per_page: int,
+    timestamp_from: int | None,
+    timestamp_to: int | None,
+    user_uuids: Sequence[str] | None,
+) -> dict[str, object]:
+    """The JSON query. Absent bounds are left out (the API then defaults to the last 7 days)."""
+    body: dict[str, object] = {"page": page, "per_page": per_page}
+    if timestamp_from is not None:
+        body["timestamp_from"] = timestamp_from
+    if timestamp_to is not None:
+        body["timestamp_to"] = timestamp_to
+    if user_uuids:
+        if len(user_uuids) > MAX_USER_UUIDS:
+            raise ValueError(
+                f"at most {MAX_USER_UUIDS} user_uuids per query, got {len(user_uuids)}"
+            )
+        body["user_uuids"] = list(user_uuids)
+    return body
+
+
+def _page_cap(total: int, per_page: int) -> int:
+    """The most pages one pass may read: enough for `total`, plus slack for rows that arrive
+    while paging (which already marks the pass inconsistent), so a server that never reaches its
+    own `total` cannot keep the pass going forever."""
+    expected = max(1, math.ceil(total / per_page))
+    return expected + max(2, expected // 10)
+
+
+def _absorb_page(result: PassResult, page: ActivityPage) -> bool:
+    """Add one page to the pass and record what does not add up; True while pages remain."""
+    received = len(page.events)
+    total = page.metadata.total
+    if result.pages and total != result.total:
+        detail = f"total was {result.total} before page {page.page} and {total} on it"
+        result.inconsistencies.append(PageInconsistency("total_changed", page.page, detail))
+    result.total = total
+    result.pages += 1
+    result.rows_received += received
+    result.events.extend(page.events)
+    if received == 0 and result.rows_received < total:
+        detail = f"no rows with {result.rows_received} of {total} received; pass stopped"
+        result.inconsistencies.append(PageInconsistency("empty_page", page.page, detail))
+        return False
+    if result.rows_received > total:
+        detail = f"{result.rows_received} rows received but total is {total}"
+        result.inconsistencies.append(PageInconsistency("overrun", page.page, detail))
+        return False
+    if result.rows_received == total:
+        return False
+    if received < page.metadata.per_page:
+        detail = f"{received} rows on a page of {page.metadata.per_page}, and not the last"
+        result.inconsistencies.append(PageInconsistency("short_page", page.page, detail))
+    return True
+
+
+def _describe_transport_error(err: httpx.TransportError) -> str:
+    # Timeouts often carry an empty message; the class name alone says what happened.
+    message = str(err)
+    return f"{type(err).__name__}: {message}" if message else type(err).__name__
+
+
+# Python type names as a JSON reader would say them, for format error messages.
+_JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+_METADATA_FIELDS = ("total", "per_page", "current_page", "total_pages")
+
+
+def _parse_page(
+    content: bytes, *, context: str, page: int, server_time: float | None
+) -> ActivityPage:
+    """Validate a reply body and wrap it, keeping every event dict and unknown key as received."""
+    try:
+        document = json.loads(content)
+    except ValueError as err:  # JSONDecodeError, or UnicodeDecodeError on bytes that are not text
+        raise ResponseFormatError(
+            f"{context}: reply is not valid JSON ({_json_problem(err, content)})"
+        ) from None
+    if not isinstance(document, dict):
+        raise ResponseFormatError(f"{context}: reply is {_json_type(document)}, not an object")
+    return ActivityPage(
+        events=_parse_events(document.get("data"), context),
+        metadata=_parse_metadata(document.get("metadata"), context),
+        page=page,
+        server_time=server_time,
+        extra={key: value for key, value in document.items() if key not in ("data", "metadata")},
+    )
+
+
+def _parse_events(data: object, context: str) -> list[RawEvent]:
+    if not isinstance(data, list):
+        problem = "is missing" if data is None else f"is {_json_type(data)}, not an array"
+        raise ResponseFormatError(f"{context}: 'data' {problem}")
+    for index, event in enumerate(data):
+        if not isinstance(event, dict):
+            raise ResponseFormatError(
+                f"{context}: event {index} of 'data' is {_json_type(event)}, not an object"
+            )
+        if not _is_int(event.get("timestamp")):
+            raise ResponseFormatError(
+                f"{context}: event {index} of 'data' has 'timestamp' "
+                f"{_json_type(event.get('timestamp'))}, not integer Unix seconds"
+            )
+    return data
+
+
+def _parse_metadata(metadata: object, context: str) -> PageMetadata:
+    if not isinstance(metadata, dict):
+        problem = "is missing" if metadata is None else f"is {_json_type(metadata)}, not an object"
+        raise ResponseFormatError(f"{context}: 'metadata' {problem}")
+    values = {name: _metadata_count(metadata, name, context) for name in _METADATA_FIELDS}
+    if values["per_page"] == 0:
+        raise ResponseFormatError(f"{context}: 'metadata.per_page' is 0; pages cannot advance")
+    extra = {key: value for key, value in metadata.items() if key not in _METADATA_FIELDS}
+    return PageMetadata(**values, extra=extra)
+
+
+def _metadata_count(metadata: dict[str, Any], name: str, context: str) -> int:
+    value = metadata.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if name not in metadata:
+        shown = "missing"
+    elif _is_int(value):
+        shown = f"negative ({value})"
+    else:
+        shown = _json_type(value)
+    raise ResponseFormatError(
+        f"{context}: 'metadata.{name}' is {shown}, not a non-negative integer"
+    )
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass in Python but a different JSON type.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _json_problem(err: ValueError, content: bytes) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        if err.pos >= len(err.doc.rstrip()):
+            return f"it ends early after {len(content)} bytes, probably truncated"
+        return f"{err.msg} at line {err.lineno} column {err.colno}"
+    if not content.strip():
+        return "the body is empty"
+    return "the body is not UTF-8 text"

@@ -1,0 +1,122 @@
+"""NDJSON destinations: a local file (crash-consistent) and standard output.
+
+A batch is confirmed only after its lines are written (and, by default, fsynced), so the engine's
+offset never runs ahead of the file. A crash can leave a partial last line: it is cut off when the
+file is opened again, and the engine resends that batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from agent.errors import FatalError
+from connectors.base import DeliveryReport, Health, OutboundEvent
+from connectors.file.config import FileDestinationConfig, StdoutDestinationConfig
+
+__all__ = ["FileDestination", "StdoutDestination", "render_native_line", "repair_partial_line"]
+
+
+def render_native_line(event: OutboundEvent) -> bytes:
+    """The raw NordPass event unchanged, plus `event_id` and `tenant`, as one JSON line."""
+    record = {**event.raw, "event_id": event.event_id, "tenant": event.tenant}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def repair_partial_line(path: Path) -> int:
+    """Cut a trailing line that has no newline (left by a crash); return the bytes removed."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size == 0:
+        return 0
+    with path.open("rb+") as handle:
+        end = size
+        chunk = 65536
+        while end > 0:
+            start = max(0, end - chunk)
+            handle.seek(start)
+            block = handle.read(end - start)
+            if end == size and block.endswith(b"\n"):
+                return 0
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                handle.truncate(keep)
+                return size - keep
+            end = start
+        handle.truncate(0)
+        return size
+
+
+class FileDestination:
+    def __init__(self, name: str, config: FileDestinationConfig) -> None:
+        self.name = name
+        self._config = config
+        self._handle: IO[bytes] | None = None
+
+    def _open(self) -> IO[bytes]:
+        if self._handle is None:
+            path = self._config.path
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                repair_partial_line(path)
+                self._handle = path.open("ab")
+            except OSError as error:
+                raise FatalError(
+                    f"destination '{self.name}': cannot open {path}: {error.strerror or error}"
+                ) from error
+        return self._handle
+
+    def _write(self, payload: bytes) -> None:
+        handle = self._open()
+        try:
+            handle.write(payload)
+            handle.flush()
+            if self._config.fsync:
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise FatalError(
+                f"destination '{self.name}': cannot write {self._config.path}: "
+                f"{error.strerror or error}"
+            ) from error
+
+    async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
+        payload = b"".join(render_native_line(event) for event in batch)
+        await asyncio.to_thread(self._write, payload)
+        return DeliveryReport(delivered=len(batch))
+
+    async def check(self) -> Health:
+        directory = self._config.path.parent
+        writable = os.access(directory if directory.exists() else directory.parent, os.W_OK)
+        detail = f"writes {self._config.path}" if writable else f"{directory} is not writable"
+        return Health(ok=writable, detail=detail)
+
+    async def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class StdoutDestination:
+    def __init__(self, name: str, config: StdoutDestinationConfig, stream: IO[bytes] | None = None):
+        self.name = name
+        self._config = config
+        self._stream = stream if stream is not None else sys.stdout.buffer
+
+    async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
+        self._stream.write(b"".join(render_native_line(event) for event in batch))
+        self._stream.flush()
+        return DeliveryReport(delivered=len(batch))
+
+    async def check(self) -> Health:
+        return Health(ok=True, detail="writes standard output")
+
+    async def close(self) -> None:
+        self._stream.flush()
