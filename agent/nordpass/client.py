@@ -406,9 +406,10 @@ def _json_type(value: object) -> str:
 
 def _json_problem(err: ValueError, content: bytes) -> str:
     if isinstance(err, json.JSONDecodeError):
-        if err.pos >= len(err.doc.rstrip()):
+        # An unterminated string can only end at the end of the body: JSON strings hold no newline.
+        if err.pos >= len(err.doc.rstrip()) or err.msg.startswith("Unterminated string"):
             return f"it ends early after {len(content)} bytes, probably truncated"
-        return f"{err.msg} at line {err.lineno} column {err.colno}"
+        return f"{err.msg}: line {err.lineno} column {err.colno}"
     if not content.strip():
         return "the body is empty"
     return "the body is not UTF-8 text"

@@ -93,10 +93,11 @@ class FileDestination:
         return DeliveryReport(delivered=len(batch))
 
     async def check(self) -> Health:
-        directory = self._config.path.parent
-        writable = os.access(directory if directory.exists() else directory.parent, os.W_OK)
-        detail = f"writes {self._config.path}" if writable else f"{directory} is not writable"
-        return Health(ok=writable, detail=detail)
+        try:
+            await asyncio.to_thread(self._open)
+        except FatalError as error:
+            return Health(ok=False, detail=str(error))
+        return Health(ok=True, detail=f"appends to {self._config.path}")
 
     async def close(self) -> None:
         if self._handle is not None:

@@ -56,7 +56,7 @@ def page_reply(
 
 @dataclass
 class ActivityLogFake:
-    """The API over `events`: bounds filtered by convention, offset pages of at most `max_per_page`."""
+    """The API over `events`: bounds by the chosen convention, pages of at most `max_per_page`."""
 
     events: list[dict[str, Any]]
     max_per_page: int = 1000

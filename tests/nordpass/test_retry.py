@@ -94,7 +94,7 @@ def test_retry_after_overrides_backoff_and_is_capped() -> None:
     "options", [{"attempts": 0}, {"base_delay": -1.0}, {"retry_after_cap": -1.0}]
 )
 def test_policy_refuses_nonsense(options: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match="attempts|must not be negative"):
+    with pytest.raises(ValueError, match=r"attempts|must not be negative"):
         RetryPolicy.from_clock(ManualClock(), **options)  # type: ignore[arg-type]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from agent.nordpass import MAX_QUERY_SPAN_SECONDS, HalfOpenWindow, keep_in_window, split_window
@@ -51,7 +53,7 @@ def test_a_long_range_splits_into_contiguous_exact_pieces_that_each_fit() -> Non
         HalfOpenWindow(START + 2 * longest, end),
     ]
     assert all(piece.query_span <= MAX_QUERY_SPAN_SECONDS for piece in pieces)
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
 
 
 def test_split_respects_a_smaller_limit() -> None:
@@ -82,5 +84,6 @@ def test_keep_in_window_keeps_order_and_the_very_same_dicts() -> None:
 
     kept = keep_in_window(events, HalfOpenWindow(100, 200))
 
-    assert kept == [events[1], events[3], events[4], events[5]]
-    assert all(a is b for a, b in zip(kept, [events[1], events[3], events[4], events[5]], strict=True))
+    expected = [events[1], events[3], events[4], events[5]]
+    assert kept == expected
+    assert all(a is b for a, b in zip(kept, expected, strict=True))

@@ -1,0 +1,71 @@
+"""The file destination: one native JSON line per event, confirmed only once written."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from connectors import OutboundEvent
+from connectors.file import (
+    FileDestination,
+    FileDestinationConfig,
+    StdoutDestination,
+    StdoutDestinationConfig,
+    repair_partial_line,
+)
+
+RAW = {"type": "login", "action": "user_login_successful", "timestamp": 5, "extra": {"x": "é"}}
+
+
+def outbound(index: int) -> OutboundEvent:
+    return OutboundEvent(tenant="acme", event_id=f"id-{index}", raw={**RAW, "timestamp": index})
+
+
+async def test_each_event_is_one_line_with_raw_fields_id_and_tenant(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "events.ndjson"
+    destination = FileDestination("f", FileDestinationConfig(type="file", path=path))
+    report = await destination.send([outbound(1), outbound(2)])
+    await destination.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert report.delivered == 2
+    assert lines[0] == {**RAW, "timestamp": 1, "event_id": "id-1", "tenant": "acme"}
+    assert [line["event_id"] for line in lines] == ["id-1", "id-2"]
+
+
+async def test_a_partial_last_line_left_by_a_crash_is_cut_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b'{"a":1}\n{"b":2}\n{"c":')
+    destination = FileDestination("f", FileDestinationConfig(type="file", path=path))
+    await destination.send([outbound(3)])
+    await destination.close()
+    lines = path.read_text().splitlines()
+    assert lines[:2] == ['{"a":1}', '{"b":2}']
+    assert json.loads(lines[2])["event_id"] == "id-3"
+    assert len(lines) == 3
+
+
+def test_repair_leaves_complete_files_alone_and_empties_a_lone_fragment(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    whole.write_bytes(b"x\n" * 40000)
+    assert repair_partial_line(whole) == 0
+    fragment = tmp_path / "fragment"
+    fragment.write_bytes(b"y" * 70000)
+    assert repair_partial_line(fragment) == 70000
+    assert fragment.read_bytes() == b""
+    assert repair_partial_line(tmp_path / "absent") == 0
+
+
+async def test_health_reports_an_unwritable_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = FileDestinationConfig(type="file", path=blocker / "sub" / "events.ndjson")
+    health = await FileDestination("f", config).check()
+    assert not health.ok
+
+
+async def test_stdout_destination_writes_the_same_lines() -> None:
+    stream = io.BytesIO()
+    destination = StdoutDestination("s", StdoutDestinationConfig(type="stdout"), stream=stream)
+    await destination.send([outbound(1)])
+    assert json.loads(stream.getvalue())["event_id"] == "id-1"
