@@ -11,8 +11,9 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import typer
 
@@ -26,6 +27,16 @@ from agent.runtime import Agent, BackfillReport
 from agent.scheduler import run_forever
 
 __all__ = ["app", "main"]
+
+
+class SandboxOrganizationInfo(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -95,6 +106,7 @@ def check(
 def run(config: ConfigOption = None) -> None:
     """Poll every tenant on its interval and forward new events until stopped (SIGTERM/Ctrl-C)."""
     _, loaded = _settings_and_config(config)
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -153,6 +165,65 @@ def backfill(
         report.write_text(json.dumps(_report_dict(summary), indent=2) + "\n")
     if not summary.complete:
         raise typer.Exit(1)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8700,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    organizations: Annotated[int, typer.Option(min=1, help="How many organisations.")] = 3,
+    events_per_second: Annotated[float, typer.Option(help="Traffic per organisation.")] = 0.05,
+    history_days: Annotated[float, typer.Option(help="Days of history at start.")] = 30.0,
+    seed: Annotated[int, typer.Option(help="Seed of the deterministic traffic.")] = 0,
+) -> None:
+    """Run the emulated NordPass Activity Log API, for trying the agent without an account."""
+    try:
+        from agent.nordpass.emulator import serve_sandbox  # noqa: PLC0415 - optional extra
+    except ImportError:
+        typer.echo("error: the sandbox needs the extra: pip install 'nordpass-siem-agent[sandbox]'")
+        raise typer.Exit(2) from None
+
+    async def main() -> None:
+        server = await serve_sandbox(
+            host=host,
+            port=port,
+            organizations=organizations,
+            events_per_second=events_per_second,
+            history_days=history_days,
+            seed=seed,
+        )
+        typer.echo(f"sandbox NordPass API at {server.url}\n\n# a configuration for it:")
+        typer.echo(_sandbox_config(server.url, server.organizations))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.emulator.stop()
+
+    asyncio.run(main())
+
+
+def _sandbox_config(url: str, organizations: Sequence[SandboxOrganizationInfo]) -> str:
+    lines = [
+        "state: sqlite:///data/state.db",
+        "destinations:",
+        "  local-file: {type: file, path: ./out/events.ndjson, format: native}",
+        "tenants:",
+    ]
+    for organization in organizations:
+        lines += [
+            f"  {organization.name}:",
+            (
+                f'    nordpass: {{url: "{url}", token: "{organization.token}", '
+                f'organization_uuid: "{organization.uuid}"}}'
+            ),
+            "    destinations: [local-file]",
+            "    start: 1d",
+        ]
+    return "\n".join(lines)
 
 
 def _number_or_text(value: str) -> str | float:

@@ -247,7 +247,9 @@ class ActivityClient:
     def _body_excerpt(self, response: httpx.Response) -> str:
         """The start of an error body on one line, without the token even if it was echoed."""
         text = response.content[: _BODY_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-        text = text.replace(self._token.get_secret_value(), "**********")
+        token = self._token.get_secret_value()
+        if token:
+            text = text.replace(token, "**********")
         text = " ".join(text.split())
         if len(text) > _BODY_EXCERPT_CHARS:
             text = text[:_BODY_EXCERPT_CHARS] + "…"
@@ -405,11 +407,11 @@ def _json_type(value: object) -> str:
 
 
 def _json_problem(err: ValueError, content: bytes) -> str:
+    if not content.strip():
+        return "the body is empty"
     if isinstance(err, json.JSONDecodeError):
         # An unterminated string can only end at the end of the body: JSON strings hold no newline.
         if err.pos >= len(err.doc.rstrip()) or err.msg.startswith("Unterminated string"):
             return f"it ends early after {len(content)} bytes, probably truncated"
         return f"{err.msg}: line {err.lineno} column {err.colno}"
-    if not content.strip():
-        return "the body is empty"
     return "the body is not UTF-8 text"

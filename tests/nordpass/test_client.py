@@ -132,7 +132,7 @@ async def test_a_missing_or_unreadable_date_gives_no_server_time(
     [
         (b'{"data": [}', "not valid JSON"),
         (b'{"data": [{"timestamp": 1700000000, "act', "truncated"),
-        (b"", "truncated"),
+        (b"", "the body is empty"),
         (b"\xff\xfe\x00garbage", "not valid JSON"),
     ],
 )

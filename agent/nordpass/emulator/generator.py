@@ -10,13 +10,21 @@ from __future__ import annotations
 import random
 import uuid
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from agent.nordpass.emulator.catalog import ACTION_CATALOG, CatalogEntry
+from agent.nordpass.emulator.catalog import ACTION_CATALOG, CatalogEntry, MetadataShape
 
-__all__ = ["HOSTILE_NAMES", "Member", "OrganizationProfile", "build_event", "make_profile"]
+__all__ = [
+    "HOSTILE_NAMES",
+    "Member",
+    "OrganizationProfile",
+    "VaultItem",
+    "build_event",
+    "make_profile",
+]
 
 _NAMESPACE = uuid.UUID("6f1c2a4e-8d3b-4f7a-9c51-2b7e0d9a4c13")
 
@@ -64,6 +72,8 @@ _MSP_FRACTION = 0.05
 _EMPTY_METADATA_FRACTION = 0.005
 _MACHINE_INITIATOR_FRACTION = 0.02
 _HOSTILE_NAME_FRACTION = 0.08
+# Plain items per vault; with the hostile ones about one item action in nine is hostile.
+_VAULT_SIZE = 84
 
 _CUMULATIVE_WEIGHTS: tuple[float, ...] = tuple(accumulate(e.weight for e in ACTION_CATALOG))
 
@@ -78,6 +88,13 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class VaultItem:
+    uuid: str
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrganizationProfile:
     """What the generator needs to know about an organisation; fixed for its lifetime."""
 
@@ -85,6 +102,8 @@ class OrganizationProfile:
     slug: str
     members: tuple[Member, ...]
     msp_admin: Member
+    # The organisation's vault: item actions keep touching the same items, as in real use.
+    items: tuple[VaultItem, ...]
     # Member indices repeated by activity level, so a draw picks busy members more often.
     activity_slots: tuple[int, ...]
 
@@ -110,7 +129,9 @@ def _member(rng: random.Random, org_uuid: uuid.UUID, index: int, email: str) -> 
     )
 
 
-def make_profile(seed: int, organization_uuid: str, slug: str, size: int = 12) -> OrganizationProfile:
+def make_profile(
+    seed: int, organization_uuid: str, slug: str, size: int = 12
+) -> OrganizationProfile:
     """A stable member pool: same seed and organisation, same uuids and emails."""
     rng = random.Random(f"{seed}:{organization_uuid}:members")
     org = uuid.UUID(organization_uuid)
@@ -125,7 +146,13 @@ def make_profile(seed: int, organization_uuid: str, slug: str, size: int = 12) -
     members = tuple(_member(rng, org, i, email) for i, email in enumerate(emails))
     msp_admin = _member(rng, uuid.uuid5(_NAMESPACE, "msp-partner"), 0, "admin@msp-partner.example")
     slots = tuple(i for i in range(len(members)) for _ in range(1 + rng.getrandbits(3)))
-    return OrganizationProfile(organization_uuid, slug, members, msp_admin, slots)
+    # Every hostile name sits in every vault, so any long enough run meets all of them.
+    names = [*HOSTILE_NAMES, *(rng.choice(_PLAIN_ITEM_NAMES) for _ in range(_VAULT_SIZE))]
+    items = tuple(
+        VaultItem(str(uuid.uuid5(org, f"item:{index}")), name, rng.choice(_ITEM_TYPES))
+        for index, name in enumerate(names)
+    )
+    return OrganizationProfile(organization_uuid, slug, members, msp_admin, items, slots)
 
 
 def _pick(rng: random.Random, options: tuple[str, ...]) -> str:
@@ -152,55 +179,104 @@ def _platform(rng: random.Random, member: Member | None) -> str:
     return member.platform
 
 
-def _items(rng: random.Random, count: int) -> list[dict[str, str]]:
-    return [
-        {
-            "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "name": _name(rng, _PLAIN_ITEM_NAMES),
-            "type": _pick(rng, _ITEM_TYPES),
-        }
-        for _ in range(count)
-    ]
+def _items(rng: random.Random, profile: OrganizationProfile, count: int) -> list[dict[str, str]]:
+    vault = profile.items
+    picked = (vault[int(rng.random() * len(vault))] for _ in range(count))
+    return [{"uuid": item.uuid, "name": item.name, "type": item.type} for item in picked]
 
 
 def _other_emails(rng: random.Random, profile: OrganizationProfile, count: int) -> list[str]:
     return [profile.members[int(rng.random() * len(profile.members))].email for _ in range(count)]
 
 
-def _metadata(
+# Every builder takes (rng, entry, profile, member); one per metadata shape of the catalog.
+_Builder = Callable[
+    [random.Random, CatalogEntry, OrganizationProfile, Member | None], dict[str, Any]
+]
+
+
+def _network(
     rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
 ) -> dict[str, Any]:
-    shape = entry.shape
-    if shape in ("login", "session", "item", "admin"):
-        metadata: dict[str, Any] = {"ip_address": _ip(rng, member, entry)}
-        if shape == "login":
-            provider = member.provider if member and rng.random() < 0.9 else _pick(rng, _PROVIDERS)
-            metadata["provider"] = provider
-        if shape != "admin":
-            metadata["platform"] = _platform(rng, member)
-        if shape == "item":
-            metadata["items"] = _items(rng, 1)
-        return metadata
-    if shape == "items":
-        return {"items": _items(rng, 1 + int(rng.random() ** 3 * 25))}
-    if shape == "status":
-        return {"status": "suspended" if rng.random() < 0.7 else "deleted"}
-    if shape == "invite":
-        return {"emails": [f"new.hire{rng.getrandbits(16)}@{profile.slug}.example"]}
-    if shape == "group":
-        metadata = {"group_name": _name(rng, _GROUP_NAMES)}
-        if entry.action in ("group_users_added", "group_users_removed"):
-            metadata["emails"] = _other_emails(rng, profile, 1 + int(rng.random() * 4))
-        return metadata
-    if shape == "domain":
-        return {"domain": f"{profile.slug}{'' if rng.random() < 0.7 else '-eu'}.example"}
-    if shape == "role":
-        return {"role": _pick(rng, _ROLES)}
-    if shape == "breach":
-        if entry.action == "domain_breached":
-            return {"domain": f"{profile.slug}.example"}
-        return {"emails": _other_emails(rng, profile, 1)}
+    metadata: dict[str, Any] = {"ip_address": _ip(rng, member, entry)}
+    if entry.shape == "login":
+        provider = member.provider if member and rng.random() < 0.9 else _pick(rng, _PROVIDERS)
+        metadata["provider"] = provider
+    if entry.shape != "admin":
+        metadata["platform"] = _platform(rng, member)
+    if entry.shape == "item":
+        metadata["items"] = _items(rng, profile, 1)
+    return metadata
+
+
+def _bulk_items(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    # Mostly a handful, occasionally a big import or clean-up.
+    return {"items": _items(rng, profile, 1 + int(rng.random() ** 3 * 25))}
+
+
+def _status(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    return {"status": "suspended" if rng.random() < 0.7 else "deleted"}
+
+
+def _invite(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    return {"emails": [f"new.hire{rng.getrandbits(16)}@{profile.slug}.example"]}
+
+
+def _group(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"group_name": _name(rng, _GROUP_NAMES)}
+    if entry.action in ("group_users_added", "group_users_removed"):
+        metadata["emails"] = _other_emails(rng, profile, 1 + int(rng.random() * 4))
+    return metadata
+
+
+def _domain(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    return {"domain": f"{profile.slug}{'' if rng.random() < 0.7 else '-eu'}.example"}
+
+
+def _role(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    return {"role": _pick(rng, _ROLES)}
+
+
+def _breach(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
+    if entry.action == "domain_breached":
+        return {"domain": f"{profile.slug}.example"}
+    return {"emails": _other_emails(rng, profile, 1)}
+
+
+def _empty(
+    rng: random.Random, entry: CatalogEntry, profile: OrganizationProfile, member: Member | None
+) -> dict[str, Any]:
     return {}
+
+
+_METADATA_BUILDERS: dict[MetadataShape, _Builder] = {
+    "login": _network,
+    "session": _network,
+    "item": _network,
+    "admin": _network,
+    "items": _bulk_items,
+    "status": _status,
+    "invite": _invite,
+    "group": _group,
+    "domain": _domain,
+    "role": _role,
+    "breach": _breach,
+    "empty": _empty,
+}
 
 
 def _initiator(rng: random.Random, entry: CatalogEntry, member: Member | None) -> str:
@@ -233,7 +309,7 @@ def build_event(
     if rng.random() < _EMPTY_METADATA_FRACTION:
         event["metadata"] = {}
         return event
-    metadata = _metadata(rng, entry, profile, member)
+    metadata = _METADATA_BUILDERS[entry.shape](rng, entry, profile, member)
     if rng.random() < _MSP_FRACTION:
         msp = profile.msp_admin
         metadata["msp"] = {"user_uuid": msp.uuid, "user_email": msp.email, "user_role": "admin"}

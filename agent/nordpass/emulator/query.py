@@ -43,16 +43,21 @@ class ActivityQuery:
     user_uuids: tuple[str, ...] | None
 
 
-def _integer(body: dict[str, Any], name: str, default: int | None, minimum: int | None) -> int | None:
-    value = body.get(name, default)
+def _optional_integer(body: dict[str, Any], name: str, minimum: int) -> int | None:
+    value = body.get(name)
     if value is None:
-        return default
+        return None
     # bool is an int subclass in Python; JSON `true` is not a number to the API.
     if isinstance(value, bool) or not isinstance(value, int):
         raise QueryError(f"{name} must be an integer")
-    if minimum is not None and value < minimum:
+    if value < minimum:
         raise QueryError(f"{name} must be at least {minimum}")
     return value
+
+
+def _integer(body: dict[str, Any], name: str, default: int, minimum: int) -> int:
+    value = _optional_integer(body, name, minimum)
+    return default if value is None else value
 
 
 def parse_query(body: object) -> ActivityQuery:
@@ -65,14 +70,11 @@ def parse_query(body: object) -> ActivityQuery:
             raise QueryError("user_uuids must be a list of strings")
         if len(user_uuids) > MAX_USER_UUIDS:
             raise QueryError(f"user_uuids accepts at most {MAX_USER_UUIDS} entries")
-    page = _integer(body, "page", 1, 1)
-    per_page = _integer(body, "per_page", DEFAULT_PER_PAGE, 1)
-    assert page is not None and per_page is not None  # noqa: S101 - defaults are not None
     return ActivityQuery(
-        timestamp_from=_integer(body, "timestamp_from", None, 0),
-        timestamp_to=_integer(body, "timestamp_to", None, 0),
-        page=page,
-        per_page=per_page,
+        timestamp_from=_optional_integer(body, "timestamp_from", 0),
+        timestamp_to=_optional_integer(body, "timestamp_to", 0),
+        page=_integer(body, "page", 1, 1),
+        per_page=_integer(body, "per_page", DEFAULT_PER_PAGE, 1),
         # An empty list filters nothing, like an absent one.
         user_uuids=tuple(user_uuids) if user_uuids else None,
     )
@@ -91,10 +93,9 @@ def query_range(
     span_end = end if end is not None else math.floor(now)
     if start is not None and span_end - start > MAX_QUERY_SPAN_SECONDS:
         raise QueryError("the query window may span at most 90 days")
-    if end is None:
-        hi = math.floor(now) + 1
-    else:
-        hi = end + 1 if upper == "inclusive" else end
+    # An absent upper bound means "up to now", whatever the convention.
+    upper_shift = 1 if upper == "inclusive" else 0
+    hi = math.floor(now) + 1 if end is None else end + upper_shift
     if start is None:
         return hi - DEFAULT_WINDOW_SECONDS, hi
     lo = start if lower == "inclusive" else start + 1

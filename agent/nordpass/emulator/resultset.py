@@ -59,12 +59,12 @@ class ResultSet:
             self.timeline.scan(
                 self._scanned_hi,
                 target,
-                now,
-                self.rules,
-                self.members,
-                self.stamps,
-                self.keys,
-                self._pending,
+                now=now,
+                rules=self.rules,
+                members=self.members,
+                stamps=self.stamps,
+                keys=self.keys,
+                pending=self._pending,
             )
             for stamp, key, member in self.timeline.growth_between(self._scanned_hi, target):
                 self._insert_if_wanted(stamp, key, member)

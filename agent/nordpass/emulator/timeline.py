@@ -120,6 +120,7 @@ class Timeline:
         self,
         lo: int,
         hi: int,
+        *,
         now: float,
         rules: VisibilityRules,
         members: frozenset[int] | None,
@@ -127,7 +128,7 @@ class Timeline:
         keys: list[int],
         pending: list[PendingRow],
     ) -> None:
-        """Append generated rows of `[lo, hi)` visible at `now` in order; heap the rest into pending.
+        """Append generated rows of `[lo, hi)` visible at `now`; heap the others into `pending`.
 
         Injected growth rows are not included: see `growth_between`.
         """

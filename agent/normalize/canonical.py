@@ -1,0 +1,175 @@
+"""The canonical event: the facts every output schema needs, pulled out of one raw API event once.
+
+The input is the event exactly as the API sent it: fields may be missing or of an unexpected type
+and unknown ones may appear; nothing here fails on that, and unknown fields are kept. This runs for
+every event and destination, so it is plain attribute access on a NamedTuple, not a validating
+model.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from agent.normalize.catalog import CATALOG, ActionSpec
+
+__all__ = ["KNOWN_FIELDS", "CanonicalEvent", "Resolver", "canonicalize"]
+
+Resolver = Callable[[str, str, Mapping[str, Any]], ActionSpec]
+
+# Top-level fields of an ActivityEvent the agent maps; anything else travels as "unmapped".
+KNOWN_FIELDS = frozenset(
+    {"type", "action", "timestamp", "organization_uuid", "user", "initiator", "metadata"}
+)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_UNKNOWN = "unknown"
+# Seconds below this are a real date; a larger number can only be milliseconds (year > 5138).
+_MILLISECONDS_FROM = 100_000_000_000
+_LATEST_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant ISO-8601 can spell
+
+
+class CanonicalEvent(NamedTuple):
+    """One activity, schema-neutral. Identities: `member` is the event's `user`; `actor` is who
+    acted: the MSP admin from `metadata.msp` when present (as NordPass's own Sentinel mapper
+    does), otherwise the member."""
+
+    tenant: str
+    event_id: str
+    spec: ActionSpec
+    event_type: str
+    action: str
+    occurred_at: float  # Unix seconds; an int when the API sent one
+    organization_uuid: str | None
+    member_uuid: str | None
+    member_email: str | None
+    initiator: str | None
+    actor_uuid: str | None
+    actor_email: str | None
+    actor_role: str | None
+    via_msp: bool
+    source_ipv4: str | None
+    source_ipv6: str | None
+    provider: str | None
+    platform: str | None
+    items: Sequence[Any]
+    metadata: Mapping[str, Any]
+    unmapped: Mapping[str, Any] | None  # top-level fields the agent does not know, as received
+    raw: Mapping[str, Any]
+
+    @property
+    def source_ip(self) -> str | None:
+        return self.source_ipv4 or self.source_ipv6
+
+
+def _text(value: object) -> str | None:
+    """A string field as text: numbers are spelled out, empty and structured values are absent."""
+    if type(value) is str:
+        return value or None
+    if type(value) is int or type(value) is float:
+        return str(value)
+    return None
+
+
+def _number(value: object) -> float | None:
+    if type(value) is int or type(value) is float:
+        return value if value == value else None  # noqa: PLR0124 - NaN is not equal to itself
+    if type(value) is str:
+        try:
+            return _number(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _occurred_at(value: object, fallback: float) -> float:
+    if type(value) is int and 0 <= value < _MILLISECONDS_FROM:
+        return value
+    seconds = _number(value)
+    if seconds is None:
+        return fallback
+    if seconds >= _MILLISECONDS_FROM:
+        seconds = seconds / 1000
+    if 0 <= seconds <= _LATEST_SECONDS:
+        return int(seconds) if seconds == int(seconds) else seconds
+    return fallback
+
+
+def _ip_versions(address: object) -> tuple[str | None, str | None]:
+    """(IPv4, IPv6): the address in the slot of its family; a malformed one in neither."""
+    if type(address) is not str:
+        return None, None
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        socket.inet_pton(family, address)
+    except (OSError, ValueError):
+        return None, None
+    return (None, address) if family == socket.AF_INET6 else (address, None)
+
+
+def _has_unmapped(raw: Mapping[str, Any], metadata: object) -> bool:
+    return not raw.keys() <= KNOWN_FIELDS or (metadata is not None and type(metadata) is not dict)
+
+
+def _unmapped(raw: Mapping[str, Any], metadata: object) -> Mapping[str, Any] | None:
+    extra = {key: value for key, value in raw.items() if key not in KNOWN_FIELDS}
+    if metadata is not None and type(metadata) is not dict:
+        extra["metadata"] = metadata  # not an object: keep it where renderers will still show it
+    return extra or None
+
+
+def canonicalize(
+    raw: Mapping[str, Any],
+    *,
+    tenant: str,
+    event_id: str,
+    received_at: float | None = None,
+    resolve: Resolver = CATALOG.resolve,
+) -> CanonicalEvent:
+    """The canonical form of one raw API event.
+
+    `event_id` is the delivery engine's stable id for the event (the API has none). An event
+    without a usable `timestamp` is dated `received_at`, else the Unix epoch, rather than dropped.
+    """
+    raw_metadata = raw.get("metadata")
+    metadata: Mapping[str, Any] = raw_metadata if type(raw_metadata) is dict else _EMPTY
+    event_type = _text(raw.get("type")) or _UNKNOWN
+    action = _text(raw.get("action")) or _UNKNOWN
+    user = raw.get("user")
+    member_uuid = member_email = None
+    if type(user) is dict:
+        member_uuid, member_email = _text(user.get("uuid")), _text(user.get("email"))
+    actor_uuid, actor_email, actor_role = member_uuid, member_email, None
+    msp = metadata.get("msp")
+    via_msp = False
+    if type(msp) is dict and ("user_uuid" in msp or "user_email" in msp):
+        via_msp = True
+        actor_uuid, actor_email = _text(msp.get("user_uuid")), _text(msp.get("user_email"))
+        actor_role = _text(msp.get("user_role"))
+    source_ipv4, source_ipv6 = _ip_versions(metadata.get("ip_address"))
+    items = metadata.get("items")
+    return CanonicalEvent(
+        tenant,
+        event_id,
+        resolve(event_type, action, metadata),
+        event_type,
+        action,
+        _occurred_at(raw.get("timestamp"), received_at or 0),
+        _text(raw.get("organization_uuid")),
+        member_uuid,
+        member_email,
+        _text(raw.get("initiator")),
+        actor_uuid,
+        actor_email,
+        actor_role,
+        via_msp,
+        source_ipv4,
+        source_ipv6,
+        _text(metadata.get("provider")),
+        _text(metadata.get("platform")),
+        items if type(items) is list else (),
+        metadata,
+        _unmapped(raw, raw_metadata) if _has_unmapped(raw, raw_metadata) else None,
+        raw,
+    )
