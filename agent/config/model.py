@@ -95,9 +95,15 @@ class Tenant(_Strict):
     page_size: Annotated[int, Field(ge=1, le=1000)] | None = None
 
 
+def _state_url(value: Any) -> Any:
+    if isinstance(value, str) and not (value.startswith("sqlite:///") and len(value) > 10):
+        raise ValueError("expected sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return value
+
+
 class AgentConfig(_Strict):
     # sqlite:///relative/path.db or sqlite:////absolute/path.db
-    state: Annotated[str, Field(pattern=r"^sqlite:///.+")] = "sqlite:///data/state.db"
+    state: Annotated[str, BeforeValidator(_state_url)] = "sqlite:///data/state.db"
     # Key of the event-id HMAC. Set it to keep ids stable even if the state store is lost;
     # otherwise one is generated at first start and kept in the state store.
     event_id_key: SecretStr | None = None

@@ -22,12 +22,15 @@ KEY = b"k" * 32
 
 
 def test_canonical_form_sorts_keys_drops_user_email_and_keeps_unicode() -> None:
-    assert canonical_bytes(EVENT) == (
-        '{"action":"user_login_failed","initiator":"ana@example.com",'
-        '"metadata":{"ip_address":"2001:db8::1","platform":"windows","ñ":"ünïcode"},'
-        '"organization_uuid":"101b4232-0688-4599-bca8-4636c91cd687","timestamp":1767225600,'
-        '"type":"login","user":{"uuid":"de555f53-5a44-47cd-a3b6-946c8a97b847"}}'
-    ).encode()
+    assert (
+        canonical_bytes(EVENT)
+        == (
+            '{"action":"user_login_failed","initiator":"ana@example.com",'
+            '"metadata":{"ip_address":"2001:db8::1","platform":"windows","ñ":"ünïcode"},'
+            '"organization_uuid":"101b4232-0688-4599-bca8-4636c91cd687","timestamp":1767225600,'
+            '"type":"login","user":{"uuid":"de555f53-5a44-47cd-a3b6-946c8a97b847"}}'
+        ).encode()
+    )
 
 
 def test_fingerprint_is_pinned_and_follows_the_documented_recipe() -> None:

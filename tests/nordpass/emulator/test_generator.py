@@ -144,7 +144,9 @@ def test_metadata_fits_the_action(sample: list[dict[str, Any]]) -> None:
         {"ip_address", "provider", "platform"} <= m.keys()
         for m in with_metadata("user_login_failed")
     )
-    assert all(m["status"] in {"suspended", "deleted"} for m in with_metadata("user_status_updated"))
+    assert all(
+        m["status"] in {"suspended", "deleted"} for m in with_metadata("user_status_updated")
+    )
     assert all(isinstance(m["emails"], list) for m in with_metadata("user_invited"))
     for metadata in with_metadata("items_deleted"):
         assert metadata["items"]
@@ -154,7 +156,11 @@ def test_metadata_fits_the_action(sample: list[dict[str, Any]]) -> None:
 
 
 def test_addresses_are_both_ipv4_and_ipv6(sample: list[dict[str, Any]]) -> None:
-    addresses = [ipaddress.ip_address(e["metadata"]["ip_address"]) for e in sample if "ip_address" in e["metadata"]]
+    addresses = [
+        ipaddress.ip_address(e["metadata"]["ip_address"])
+        for e in sample
+        if "ip_address" in e["metadata"]
+    ]
     versions = Counter(address.version for address in addresses)
     assert versions[4] > versions[6] > 0.05 * len(addresses)
 

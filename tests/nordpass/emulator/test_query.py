@@ -19,7 +19,9 @@ NOW = 1_767_225_600.0 + 12 * 3600 + 0.5  # 2026-01-01T12:00:00.5Z
 MIDNIGHT = 1_767_225_600
 
 
-def _range(lower: BoundMode = "inclusive", upper: BoundMode = "inclusive", **body: Any) -> tuple[int, int]:
+def _range(
+    lower: BoundMode = "inclusive", upper: BoundMode = "inclusive", **body: Any
+) -> tuple[int, int]:
     return query_range(parse_query(body), NOW, lower, upper)
 
 

@@ -81,7 +81,9 @@ async def test_a_revoked_token_can_be_configured_to_get_403(api: Api, knobs: Emu
     assert (await api.query()).status_code == 403
 
 
-async def test_a_token_stops_working_when_it_expires(api: Api, acme: str, clock: ManualClock) -> None:
+async def test_a_token_stops_working_when_it_expires(
+    api: Api, acme: str, clock: ManualClock
+) -> None:
     api.emulator.add_token(acme, "short-lived", expires_at=START + 60)
     assert (await api.query(token="short-lived")).status_code == 200
     clock.advance(60)

@@ -1,0 +1,117 @@
+"""JSON to and from bytes, as fast as the platform allows and byte-for-byte the same either way.
+
+With `orjson` installed the JSON formats serialize several times faster; without it the standard
+library's C encoder is used, built once and reused (building it is most of the cost of a
+`json.dumps` call on a small record). Both produce compact UTF-8 JSON with the same escaping, so
+output does not depend on which is present. Input that orjson refuses (lone surrogates, integers
+beyond 64 bits) goes through the standard library instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import json.encoder
+import math
+from typing import Any, Protocol
+
+__all__ = ["JsonCodec", "OrjsonCodec", "StdlibJsonCodec", "default_codec"]
+
+
+class JsonCodec(Protocol):
+    name: str
+
+    def dumps(self, value: Any) -> bytes:
+        """Compact UTF-8 JSON; non-finite floats become null."""
+        ...
+
+    def loads(self, data: bytes | str) -> Any: ...
+
+
+def _finite(value: Any) -> Any:
+    """A copy with NaN and infinities as None, the way orjson writes them."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is dict:
+        return {key: _finite(inner) for key, inner in value.items()}
+    if type(value) is list:
+        return [_finite(inner) for inner in value]
+    return value
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class StdlibJsonCodec:
+    """The standard library's JSON, with its C encoder built once instead of per call."""
+
+    name = "json"
+
+    def __init__(self) -> None:
+        # `c_make_encoder` is the C accelerator `json.dumps` builds on every call; it is absent
+        # on interpreters without the `_json` module, where the plain encoder is used.
+        make_encoder = getattr(json.encoder, "c_make_encoder", None)
+        self._encode_chunks = (
+            None
+            if make_encoder is None
+            else make_encoder(
+                None,
+                _no_default,
+                json.encoder.encode_basestring,
+                None,
+                ":",
+                ",",
+                False,
+                False,
+                False,
+            )
+        )
+        self._encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        self._decoder = json.JSONDecoder()
+
+    def _text(self, value: Any) -> str:
+        if self._encode_chunks is None:
+            return self._encoder.encode(value)
+        return "".join(self._encode_chunks(value, 0))
+
+    def dumps(self, value: Any) -> bytes:
+        try:
+            text = self._text(value)
+        except ValueError:  # NaN or infinity: not JSON
+            text = self._text(_finite(value))
+        # A lone surrogate (valid in a Python str, not in UTF-8) is written as its JSON escape.
+        return text.encode("utf-8", "backslashreplace")
+
+    def loads(self, data: bytes | str) -> Any:
+        return json.loads(data)
+
+
+class OrjsonCodec:
+    """orjson, falling back to the standard library for the few inputs it refuses."""
+
+    name = "orjson"
+
+    def __init__(self) -> None:
+        self._orjson: Any = importlib.import_module("orjson")
+        self._fallback = StdlibJsonCodec()
+
+    def dumps(self, value: Any) -> bytes:
+        try:
+            return self._orjson.dumps(value)  # type: ignore[no-any-return]
+        except TypeError:  # lone surrogate, int beyond 64 bits, non-str key, deep nesting
+            return self._fallback.dumps(value)
+
+    def loads(self, data: bytes | str) -> Any:
+        try:
+            return self._orjson.loads(data)
+        except ValueError:  # e.g. a lone surrogate escape, which the standard library accepts
+            return self._fallback.loads(data)
+
+
+def default_codec() -> JsonCodec:
+    """orjson when installed, the standard library otherwise."""
+    try:
+        return OrjsonCodec()
+    except ImportError:
+        return StdlibJsonCodec()
