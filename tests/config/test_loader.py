@@ -18,7 +18,10 @@ destinations:
   local-file: {type: file, path: ./out/events.ndjson, format: native}
 tenants:
   acme:
-    nordpass: {region: eu, token: "${ACME_TOKEN}", organization_uuid: "101b4232-0688-4599-bca8-4636c91cd687"}
+    nordpass:
+      region: eu
+      token: "${ACME_TOKEN}"
+      organization_uuid: "101b4232-0688-4599-bca8-4636c91cd687"
     destinations: [local-file]
     start: 7d
 """
@@ -105,8 +108,10 @@ def test_five_mistakes_are_all_reported_with_their_paths() -> None:
         "defaults.poll_interval: expected a duration such as 90s, 15m, 1h or 7d",
         "destinations.local-file.colour: unknown key",
         "tenants.acme.nordpass.region: Input should be 'eu' or 'us'",
-        "tenants.acme.start: expected a duration ago (7d), an ISO-8601 date or date-time, "
-        "or Unix seconds",
+        (
+            "tenants.acme.start: expected a duration ago (7d), an ISO-8601 date or date-time, "
+            "or Unix seconds"
+        ),
         "tenants.acme.destinations[1]: unknown destination 'siem-nowhere' (declared: local-file)",
     ]
 
@@ -138,11 +143,11 @@ def test_unknown_destination_type_lists_the_known_ones() -> None:
 
 
 def test_region_and_url_are_mutually_exclusive_and_one_is_required() -> None:
-    both = VALID.replace("region: eu,", "region: eu, url: 'https://np.example',")
+    both = VALID.replace("region: eu", "region: eu\n      url: 'https://np.example'")
     assert problems_of(both, {"ACME_TOKEN": "t"}) == [
         "tenants.acme.nordpass: set exactly one of region (eu or us) or url"
     ]
-    neither = VALID.replace("region: eu,", "")
+    neither = VALID.replace("region: eu", "")
     assert problems_of(neither, {"ACME_TOKEN": "t"}) == [
         "tenants.acme.nordpass: set exactly one of region (eu or us) or url"
     ]

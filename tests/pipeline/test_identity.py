@@ -1,4 +1,4 @@
-"""Canonical form, fingerprints and event ids are pinned: changing them re-identifies every event."""
+"""Canonical form, fingerprints and event ids are pinned: a change re-identifies every event."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_PER_PAGE",
     "DEFAULT_WINDOW_SECONDS",
     "MAX_USER_UUIDS",
+    "OPEN_END",
     "ActivityQuery",
     "QueryError",
     "parse_query",
@@ -27,6 +28,9 @@ __all__ = [
 DEFAULT_PER_PAGE = 100
 DEFAULT_WINDOW_SECONDS = 7 * 86400
 MAX_USER_UUIDS = 500
+# The upper end of a range with no `timestamp_to`: "whatever exists by now", as the clock moves.
+# A constant rather than `now + 1`, so the same query keeps the same cached result set.
+OPEN_END = 1 << 62
 _DAY = 86400
 
 
@@ -93,9 +97,11 @@ def query_range(
     span_end = end if end is not None else math.floor(now)
     if start is not None and span_end - start > MAX_QUERY_SPAN_SECONDS:
         raise QueryError("the query window may span at most 90 days")
-    # An absent upper bound means "up to now", whatever the convention.
-    upper_shift = 1 if upper == "inclusive" else 0
-    hi = math.floor(now) + 1 if end is None else end + upper_shift
+    if end is None:
+        # An absent upper bound means "up to now", whatever the convention.
+        assert_start = start if start is not None else 0
+        return (assert_start if lower == "inclusive" else assert_start + 1), OPEN_END
+    hi = end + 1 if upper == "inclusive" else end
     if start is None:
         return hi - DEFAULT_WINDOW_SECONDS, hi
     lo = start if lower == "inclusive" else start + 1
