@@ -98,10 +98,11 @@ def query_range(
     if start is not None and span_end - start > MAX_QUERY_SPAN_SECONDS:
         raise QueryError("the query window may span at most 90 days")
     if end is None:
-        # An absent upper bound means "up to now", whatever the convention.
-        assert_start = start if start is not None else 0
-        return (assert_start if lower == "inclusive" else assert_start + 1), OPEN_END
-    hi = end + 1 if upper == "inclusive" else end
+        hi = OPEN_END  # "up to now", whatever the convention
+    elif upper == "inclusive":
+        hi = end + 1
+    else:
+        hi = end
     if start is None:
         return hi - DEFAULT_WINDOW_SECONDS, hi
     lo = start if lower == "inclusive" else start + 1

@@ -120,10 +120,15 @@ class ResultSet:
 
 
 class QueryCache:
-    """Least-recently-used result sets by query; growth is pushed into every live one."""
+    """Least-recently-used result sets by query; growth is pushed into every live one.
 
-    def __init__(self, capacity: int = 64) -> None:
+    Bounded by entries and by rows held, so a client walking many large windows cannot make the
+    emulator hold every one of them (a million-row set costs some tens of megabytes).
+    """
+
+    def __init__(self, capacity: int = 64, max_rows: int = 4_000_000) -> None:
         self._capacity = capacity
+        self._max_rows = max_rows
         self._entries: OrderedDict[_CacheKey, ResultSet] = OrderedDict()
 
     def get(
@@ -138,11 +143,19 @@ class QueryCache:
         result = self._entries.get(key)
         if result is None:
             result = self._entries[key] = ResultSet(timeline, lo, hi, members, rules)
-            if len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(key)
+        self._evict()
         return result
+
+    def _evict(self) -> None:
+        rows = sum(len(result) for result in self._entries.values())
+        # The newest entry always stays: it is the one about to be served.
+        while len(self._entries) > 1 and (
+            len(self._entries) > self._capacity or rows > self._max_rows
+        ):
+            _, evicted = self._entries.popitem(last=False)
+            rows -= len(evicted)
 
     def offer_growth(self, organization_uuid: str, stamp: int, key: int, member: int) -> None:
         for (org, *_), result in self._entries.items():

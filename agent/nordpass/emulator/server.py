@@ -35,7 +35,13 @@ from agent.nordpass.emulator.faults import (
     break_body,
 )
 from agent.nordpass.emulator.knobs import EmulatorKnobs, Fault
-from agent.nordpass.emulator.query import ActivityQuery, QueryError, parse_query, query_range
+from agent.nordpass.emulator.query import (
+    OPEN_END,
+    ActivityQuery,
+    QueryError,
+    parse_query,
+    query_range,
+)
 from agent.nordpass.emulator.recording import RecordedRequest
 from agent.nordpass.emulator.registry import Organization, Registry
 from agent.nordpass.emulator.resultset import QueryCache
@@ -131,7 +137,7 @@ class NordPassEmulator:
         timeline = self._registry.timelines[organization_uuid]
         now = self.clock.now()
         lo = 0 if timestamp_from is None else timestamp_from
-        hi = math.floor(now) + 1 if timestamp_to is None else timestamp_to
+        hi = OPEN_END if timestamp_to is None else timestamp_to
         result = self._cache.get(timeline, lo, hi, None, self.knobs.visibility_rules())
         result.refresh(now)
         with _collector_paused():

@@ -1,4 +1,4 @@
-"""The generated traffic: deterministic, complete over the reference catalogue, realistic in shape."""
+"""Generated traffic: deterministic, complete over the reference catalogue, realistic in shape."""
 
 from __future__ import annotations
 
