@@ -21,6 +21,7 @@ from agent import __version__
 from agent.clock import SystemClock
 from agent.config import AgentConfig, AgentSettings, load_config, parse_start_point
 from agent.errors import ConfigError, FatalError
+from agent.failpoints import Failpoints
 from agent.health import check_connectivity
 from agent.logs import configure_logging
 from agent.runtime import Agent, BackfillReport
@@ -74,7 +75,9 @@ def _settings_and_config(config_path: Path | None) -> tuple[AgentSettings, Agent
 
 def _open_agent(config: AgentConfig) -> Agent:
     try:
-        return Agent(config, clock=SystemClock())
+        return Agent(
+            config, clock=SystemClock(), failpoints=Failpoints.from_environment(os.environ)
+        )
     except FatalError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -224,6 +227,83 @@ def _sandbox_config(url: str, organizations: Sequence[SandboxOrganizationInfo]) 
             "    start: 1d",
         ]
     return "\n".join(lines)
+
+
+dead_letters_app = typer.Typer(
+    no_args_is_help=True,
+    help="Events a destination refused as undeliverable (run with the agent stopped).",
+)
+app.add_typer(dead_letters_app, name="dead-letters")
+TenantFilter = Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")]
+DestinationFilter = Annotated[
+    str | None, typer.Option("--destination", help="Only this destination.")
+]
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    tenant: TenantFilter = None, destination: DestinationFilter = None, config: ConfigOption = None
+) -> None:
+    """Show dead letters: id, tenant, destination, event id, attempts, error."""
+    _, loaded = _settings_and_config(config)
+
+    async def main() -> None:
+        agent = _open_agent(loaded)
+        try:
+            letters = agent.store.dead_letters.list(tenant, destination)
+        finally:
+            await agent.close()
+        for letter in letters:
+            typer.echo(
+                f"{letter.id}\t{letter.tenant}\t{letter.destination}\t{letter.event_id}\t"
+                f"attempts={letter.attempts}\t{letter.error}"
+            )
+        typer.echo(f"{len(letters)} dead letter(s)", err=True)
+
+    asyncio.run(main())
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    tenant: TenantFilter = None, destination: DestinationFilter = None, config: ConfigOption = None
+) -> None:
+    """Send dead letters again to their destination (same ids); exit 0 once all were accepted."""
+    _, loaded = _settings_and_config(config)
+
+    async def main() -> int:
+        async with _open_agent(loaded) as agent:
+            moved = agent.store.dead_letters.replay(tenant, destination)
+            for name in agent.dispatchers:
+                agent.dispatchers[name].wake()
+            problems = []
+            for name in loaded.tenants:
+                if tenant is None or name == tenant:
+                    targets = [d for d in agent.routes[name] if destination in (None, d)]
+                    problems += await agent.drain(name, targets)
+            left = len(agent.store.dead_letters.list(tenant, destination))
+        typer.echo(f"replayed {moved} dead letter(s); {left} refused again")
+        for problem in problems:
+            typer.echo(f"  {problem}")
+        return 1 if problems or left else 0
+
+    raise typer.Exit(asyncio.run(main()))
+
+
+@dead_letters_app.command("purge")
+def dead_letters_purge(
+    tenant: TenantFilter = None, destination: DestinationFilter = None, config: ConfigOption = None
+) -> None:
+    """Delete dead letters for good."""
+    _, loaded = _settings_and_config(config)
+
+    async def main() -> int:
+        agent = _open_agent(loaded)
+        try:
+            return agent.store.dead_letters.purge(tenant, destination)
+        finally:
+            await agent.close()
+
+    typer.echo(f"purged {asyncio.run(main())} dead letter(s)")
 
 
 def _number_or_text(value: str) -> str | float:

@@ -40,7 +40,7 @@ tenants:
 """
 TENANT = """\
   {name}:
-    nordpass: {{url: "{url}", token: "${{{variable}}}", organization_uuid: "{uuid}"}}
+    nordpass: {{url: "{url}", token: "${{{variable}}}", organization_uuid: "{uuid}", requests_per_second: 20}}
     destinations: [local-file]
     start: {start}
 """

@@ -1,7 +1,9 @@
-"""Assembles the agent from its configuration and runs it: live polling or a one-off backfill.
+"""Assembles the agent from its configuration: one reader per tenant, one dispatcher per
+destination, the durable log between them, and the live and backfill modes on top.
 
-Each tenant gets its own API client (sharing the process's connection pools), its own sync and
-its own error handling, so one tenant's expired token or one SIEM's outage never stops the rest.
+Each tenant has its own API client (sharing the process's connection pools) and its own error
+handling, and each destination its own dispatcher, so one tenant's expired token or one SIEM's
+outage never stops the rest.
 """
 
 from __future__ import annotations
@@ -16,21 +18,25 @@ from types import TracebackType
 import structlog
 
 from agent.clock import Clock
-from agent.config.model import AgentConfig, Tenant
+from agent.config.model import AgentConfig
 from agent.errors import AgentError, FatalError
+from agent.failpoints import Failpoints
 from agent.nordpass.client import ActivityClient
 from agent.nordpass.http import HttpClientPool, HttpTimeouts
+from agent.nordpass.pacing import RequestPacer
 from agent.nordpass.retry import RetryPolicy
-from agent.pipeline.delivery import Fanout
+from agent.pipeline.backfill import Slicer
+from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy
 from agent.pipeline.identity import EventIdentity
-from agent.pipeline.sync import DAY, TenantSettings, TenantSync
+from agent.pipeline.sync import TenantSettings, TenantSync
 from agent.state import SqliteStateStore
-from connectors import Destination, build_destination
+from connectors import build_destination
 
 __all__ = ["Agent", "BackfillReport", "TenantOutcome"]
 
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
+_DRAIN_CHECK_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -53,18 +59,51 @@ class BackfillReport:
 
 
 class Agent:
-    def __init__(self, config: AgentConfig, *, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Clock,
+        failpoints: Failpoints | None = None,
+        dispatch_policy: DispatchPolicy | None = None,
+    ) -> None:
         self.config = config
         self._clock = clock
-        self._store = SqliteStateStore(config.state_path)
+        self._failpoints = failpoints or Failpoints()
+        self.store = SqliteStateStore(config.state_path)
         self._http = HttpClientPool(timeouts=HttpTimeouts())
         self._identity = EventIdentity(self._event_id_key())
-        self._destinations: dict[str, Destination] = {
-            name: build_destination(name, settings)
+        self.routes = {
+            name: [ref.name for ref in tenant.destinations]
+            for name, tenant in config.tenants.items()
+        }
+        self.store.outbox.set_routes(self.routes)
+        policy = dispatch_policy or DispatchPolicy(batch_max_events=config.batch_max_events)
+        self.dispatchers = {
+            name: Dispatcher(
+                build_destination(name, settings),
+                self.store.outbox,
+                clock=clock,
+                policy=policy,
+                failpoints=self._failpoints,
+                on_delivered=self._delivered,
+            )
             for name, settings in config.destinations.items()
         }
+        self.syncs = {name: self._tenant_sync(name) for name in config.tenants}
+        defaults = config.defaults
+        self.slicer = Slicer(
+            self.store,
+            clock,
+            slice_seconds=math.ceil(defaults.backfill_slice.total_seconds()),
+            concurrency=defaults.backfill_concurrency,
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._refills: dict[str, asyncio.Task[None]] = {}
 
     async def __aenter__(self) -> Agent:
+        self.start()
         return self
 
     async def __aexit__(
@@ -75,26 +114,39 @@ class Agent:
     ) -> None:
         await self.close()
 
-    async def close(self) -> None:
-        for destination in self._destinations.values():
-            await destination.close()
+    def start(self) -> None:
+        """Start one dispatcher task per destination."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(dispatcher.run(self._stop), name=f"dispatch:{name}")
+                for name, dispatcher in self.dispatchers.items()
+            ]
+
+    async def close(self, grace: float = 30.0) -> None:
+        """Let batches in flight finish (up to `grace` seconds), then release everything."""
+        self._stop.set()
+        pending = [*self._tasks, *self._refills.values()]
+        if pending:
+            _, unfinished = await asyncio.wait(pending, timeout=grace)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for dispatcher in self.dispatchers.values():
+            await dispatcher.destination.close()
         await self._http.aclose()
-        self._store.close()
+        self.store.close()
 
     def _event_id_key(self) -> bytes:
         if self.config.event_id_key is not None:
             return self.config.event_id_key.get_secret_value().encode()
-        stored = self._store.meta_value(_EVENT_ID_KEY)
+        stored = self.store.meta_value(_EVENT_ID_KEY)
         if stored is None:
             stored = secrets.token_bytes(32)
-            self._store.set_meta_value(_EVENT_ID_KEY, stored)
+            self.store.set_meta_value(_EVENT_ID_KEY, stored)
         return stored
 
-    def tenant_sync(self, name: str, only_destinations: Sequence[str] | None = None) -> TenantSync:
+    def _tenant_sync(self, name: str) -> TenantSync:
         tenant = self.config.tenants[name]
-        targets = [ref.name for ref in tenant.destinations]
-        if only_destinations:
-            targets = [target for target in targets if target in only_destinations]
         defaults = self.config.defaults
         source = tenant.nordpass
         client = ActivityClient(
@@ -106,6 +158,8 @@ class Agent:
             ),
             retry=RetryPolicy.from_clock(self._clock),
             per_page=tenant.page_size or defaults.page_size,
+            pacer=RequestPacer(source.requests_per_second, clock=self._clock),
+            failpoints=self._failpoints,
         )
         settings = TenantSettings(
             name=name,
@@ -113,18 +167,104 @@ class Agent:
             start=tenant.start,
             settle_delay=(tenant.settle_delay or defaults.settle_delay).total_seconds(),
             lookback=(tenant.lookback or defaults.lookback).total_seconds(),
+            max_live_window=defaults.max_live_window.total_seconds(),
         )
         return TenantSync(
             settings,
             source=client,
-            store=self._store,
+            store=self.store,
             identity=self._identity,
-            fanout=Fanout([self._destinations[target] for target in targets]),
             clock=self._clock,
+            notify=self._notify,
+            failpoints=self._failpoints,
         )
 
-    def poll_interval(self, tenant: Tenant) -> float:
-        return (tenant.poll_interval or self.config.defaults.poll_interval).total_seconds()
+    def _notify(self, tenant: str) -> None:
+        for name in self.routes.get(tenant, ()):
+            self.dispatchers[name].wake()
+
+    def _delivered(self, destination: str, tenant: str) -> None:
+        """A destination confirmed a batch: if it was detached, re-fetch the gap it missed."""
+        if destination in self._refills or self._stop.is_set():
+            return
+        if self.store.outbox.gaps(destination):
+            task = asyncio.create_task(self._refill(destination), name=f"refill:{destination}")
+            self._refills[destination] = task
+
+    async def _refill(self, destination: str) -> None:
+        try:
+            for gap in self.store.outbox.gaps(destination):
+                _log.info("re-fetching the gap of a detached destination", tenant=gap.tenant,
+                          destination=destination, gap=(gap.start, gap.end))  # fmt: skip
+                outcome = await self.slicer.backfill(
+                    self.syncs[gap.tenant], gap.start, gap.end, destination, record=False
+                )
+                if outcome.complete:
+                    self.store.outbox.close_gap(gap)
+        except AgentError as error:
+            _log.warning(
+                "gap re-fetch failed; will retry", destination=destination, error=str(error)
+            )
+        finally:
+            self._refills.pop(destination, None)
+
+    def poll_interval(self, tenant: str) -> float:
+        configured = self.config.tenants[tenant].poll_interval or self.config.defaults.poll_interval
+        return configured.total_seconds()
+
+    async def poll_tenant(self, name: str) -> None:
+        """One scheduled live cycle; errors are logged here so other tenants carry on."""
+        if not self._room_for(name):
+            return
+        sync = self.syncs[name]
+        try:
+            report = await sync.poll_cycle()
+            if report.catch_up is not None:
+                _log.info("catching up", tenant=name, window=report.catch_up)
+                outcome = await self.slicer.catch_up(sync, *report.catch_up)
+                report.appended += outcome.appended
+        except FatalError as error:
+            _log.error("tenant cycle failed; needs attention", tenant=name, error=str(error))
+        except AgentError as error:
+            _log.warning("tenant cycle failed; will retry", tenant=name, error=str(error))
+        else:
+            if report.appended:
+                _log.info("new events", tenant=name, events=report.appended,
+                          watermark=self.store.watermark(name))  # fmt: skip
+
+    def _room_for(self, name: str) -> bool:
+        """Backpressure: may this tenant be polled now? Detaches a lagging destination if so
+        configured."""
+        tenant, defaults = self.config.tenants[name], self.config.defaults
+        limit = tenant.max_backlog_events or defaults.max_backlog_events
+        policy = tenant.on_backlog_full or defaults.on_backlog_full
+        for destination in self.routes[name]:
+            backlog = self.store.outbox.backlog(name, destination)
+            if backlog < limit:
+                continue
+            if policy == "pause":
+                _log.warning("polling paused: destination backlog full", tenant=name,
+                             destination=destination, backlog=backlog, limit=limit)  # fmt: skip
+                return False
+            gap = self.store.outbox.detach(name, destination, now=self._clock.now())
+            _log.warning("destination detached: backlog full; its gap will be re-fetched",
+                         tenant=name, destination=destination, backlog=backlog,
+                         gap=None if gap is None else (gap.start, gap.end))  # fmt: skip
+        size = self.store.database.size_bytes()
+        if size > self.config.max_state_bytes:
+            _log.warning("polling paused: state file over max_state_bytes", tenant=name,
+                         size=size, limit=self.config.max_state_bytes)  # fmt: skip
+            return False
+        return True
+
+    def housekeeping(self) -> None:
+        """Delete delivered log rows and expired dead letters; fold the WAL back."""
+        removed = self.store.outbox.prune()
+        ttl = self.config.dead_letter_ttl.total_seconds()
+        expired = self.store.dead_letters.expire(self._clock.now() - ttl)
+        self.store.database.checkpoint()
+        if removed or expired:
+            _log.debug("housekeeping", log_rows_removed=removed, dead_letters_expired=expired)
 
     async def backfill(
         self,
@@ -134,8 +274,10 @@ class Agent:
         tenants: Sequence[str] | None = None,
         destinations: Sequence[str] | None = None,
     ) -> BackfillReport:
-        """Deliver everything in `[since, until)` once. With `destinations` named, replay into
-        those only, bypassing the already-seen check (same ids), e.g. to seed a new SIEM."""
+        """Deliver everything in `[since, until)` and wait until every target destination
+        confirmed it. With `destinations` named, replay into those only, bypassing the
+        already-seen check (same ids), e.g. to give a new SIEM its history."""
+        self.start()
         report = BackfillReport(since=math.floor(since), until=math.ceil(until))
         names = (
             list(tenants) if tenants else [n for n, t in self.config.tenants.items() if t.enabled]
@@ -144,39 +286,42 @@ class Agent:
             *(self._backfill_tenant(name, report, destinations) for name in names)
         )
         report.tenants.extend(outcomes)
+        self.housekeeping()
         return report
 
     async def _backfill_tenant(
         self, name: str, report: BackfillReport, destinations: Sequence[str] | None
     ) -> TenantOutcome:
-        sync = self.tenant_sync(name, destinations)
+        sync = self.syncs[name]
         outcome = TenantOutcome(tenant=name)
-        replay = bool(destinations)
-        start = report.since
-        try:
-            while start < report.until:
-                end = min(report.until, start + DAY)
-                outcome.fetched += await sync.sync_window(start, end, replay=replay)
-                start = end
-        except AgentError as error:
-            outcome.error = str(error)
-            _log.error("backfill stopped for tenant", tenant=name, error=str(error))
-        outcome.delivered = dict(sync.delivered)
+        targets = [d for d in self.routes[name] if not destinations or d in destinations]
+        before = {d: self.store.outbox.delivered(name, d) for d in targets}
+        replays: list[str | None] = list(targets) if destinations else [None]
+        problems = []
+        for target in replays:
+            sliced = await self.slicer.backfill(sync, report.since, report.until, target)
+            outcome.fetched += sliced.appended
+            problems += sliced.incomplete
+            if target is not None and sliced.complete:
+                self.store.forget_slices(name, target)  # a later replay starts afresh
+        problems += await self.drain(name, targets)
+        outcome.delivered = {d: self.store.outbox.delivered(name, d) - before[d] for d in targets}
+        if problems:
+            outcome.error = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
+            _log.error("backfill incomplete for tenant", tenant=name, problems=problems[:10])
         return outcome
 
-    async def poll_tenant(self, name: str, sync: TenantSync) -> None:
-        """One scheduled live cycle; errors are logged here so other tenants carry on."""
-        try:
-            report = await sync.poll_cycle()
-        except FatalError as error:
-            _log.error("tenant cycle failed; needs attention", tenant=name, error=str(error))
-        except AgentError as error:
-            _log.warning("tenant cycle failed; will retry", tenant=name, error=str(error))
-        else:
-            if report.delivered:
-                _log.info(
-                    "cycle delivered events",
-                    tenant=name,
-                    delivered=report.delivered,
-                    watermark=report.watermark,
-                )
+    async def drain(self, tenant: str, targets: Sequence[str]) -> list[str]:
+        """Wait until each target confirmed the tenant's backlog, or stopped on a fatal error."""
+        problems = []
+        for name in targets:
+            dispatcher = self.dispatchers[name]
+            while self.store.outbox.backlog(tenant, name):
+                if dispatcher.fatal or self._stop.is_set():
+                    problems.append(
+                        f"destination {name!r} holds {self.store.outbox.backlog(tenant, name)} "
+                        f"undelivered events: {dispatcher.failure or 'stopped'}"
+                    )
+                    break
+                await asyncio.sleep(_DRAIN_CHECK_SECONDS)
+        return problems

@@ -43,6 +43,15 @@ class Defaults(_Strict):
     # Each cycle re-checks this much history behind the watermark for events that arrived late.
     lookback: Duration = timedelta(minutes=15)
     page_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    # A gap wider than this (first start, long outage) is caught up in backfill slices.
+    max_live_window: Duration = timedelta(hours=1)
+    backfill_slice: Duration = timedelta(days=1)
+    backfill_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # Events waiting for one destination before `on_backlog_full` applies.
+    max_backlog_events: Annotated[int, Field(ge=1)] = 1_000_000
+    # pause: stop polling the tenant (the API still holds the data); detach: skip the lagging
+    # destination's backlog, record the gap, and re-fetch it for that destination once it recovers.
+    on_backlog_full: Literal["pause", "detach"] = "pause"
 
 
 class NordPassSource(_Strict):
@@ -54,6 +63,8 @@ class NordPassSource(_Strict):
     ca_file: Path | None = None
     verify_tls: bool = True
     timeout: Duration = timedelta(seconds=60)
+    # Client-side pacing per token; the API's own limit is not published.
+    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 5.0
 
     @model_validator(mode="after")
     def _one_endpoint(self) -> NordPassSource:
@@ -93,6 +104,8 @@ class Tenant(_Strict):
     settle_delay: Duration | None = None
     lookback: Duration | None = None
     page_size: Annotated[int, Field(ge=1, le=1000)] | None = None
+    max_backlog_events: Annotated[int, Field(ge=1)] | None = None
+    on_backlog_full: Literal["pause", "detach"] | None = None
 
 
 def _state_url(value: Any) -> Any:
@@ -108,6 +121,12 @@ class AgentConfig(_Strict):
     # otherwise one is generated at first start and kept in the state store.
     event_id_key: SecretStr | None = None
     defaults: Defaults = Defaults()
+    # Dead letters older than this are deleted.
+    dead_letter_ttl: Duration = timedelta(days=30)
+    # Polling of every tenant pauses while the state file is larger than this.
+    max_state_bytes: Annotated[int, Field(ge=1_000_000)] = 10 * 1024**3
+    # Events per batch handed to a destination.
+    batch_max_events: Annotated[int, Field(ge=1, le=100_000)] = 500
     destinations: dict[Name, DestinationConfig] = Field(default_factory=dict)
     tenants: Annotated[dict[Name, Tenant], Field(min_length=1)]
 

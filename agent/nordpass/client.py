@@ -14,12 +14,14 @@ import httpx
 from pydantic import SecretStr
 
 from agent.errors import AuthError, FatalError
+from agent.failpoints import Failpoints
 from agent.nordpass.models import (
     REGION_URLS,
     ActivityPage,
     PageInconsistency,
     PassResult,
 )
+from agent.nordpass.pacing import RequestPacer
 from agent.nordpass.replies import parse_page
 from agent.nordpass.retry import (
     RetryPolicy,
@@ -69,6 +71,8 @@ class ActivityClient:
         http: httpx.AsyncClient,
         retry: RetryPolicy,
         per_page: int = DEFAULT_PER_PAGE,
+        pacer: RequestPacer | None = None,
+        failpoints: Failpoints | None = None,
     ) -> None:
         if per_page < 1:
             raise ValueError(f"per_page must be at least 1, got {per_page}")
@@ -78,6 +82,8 @@ class ActivityClient:
         self._token = token
         self._http = http
         self._retry = retry
+        self._pacer = pacer
+        self._failpoints = failpoints or Failpoints()
 
     def __repr__(self) -> str:
         return f"ActivityClient(tenant={self.tenant!r}, url={self.url!r}, per_page={self.per_page})"
@@ -150,6 +156,8 @@ class ActivityClient:
                 page_cap = _page_cap(page.metadata.total, page.metadata.per_page)
                 result.server_time = page.server_time
             more = _absorb_page(result, page)
+            if more:
+                self._failpoints.hit("mid_page")
             if more and result.pages >= page_cap:
                 detail = f"stopped at the cap of {page_cap} pages with {result.rows_received}"
                 detail += f" of {result.total} rows received"
@@ -172,7 +180,10 @@ class ActivityClient:
         """
         for window in split_window(start, end):
             result = await self.read_pass(window.query_from, window.query_to, user_uuids=user_uuids)
-            result.events = keep_in_window(result.events, window)
+            kept = keep_in_window(result.events, window)
+            result.rows_below = sum(1 for e in result.events if e["timestamp"] < window.start)
+            result.rows_above = len(result.events) - len(kept) - result.rows_below
+            result.events = kept
             yield result
 
     async def probe_total(
@@ -198,7 +209,16 @@ class ActivityClient:
             server_time = page.server_time if server_time is None else server_time
         return total, server_time
 
+    async def count(self, timestamp_from: int, timestamp_to: int) -> int:
+        """`metadata.total` for these exact query bounds (one request, one row asked)."""
+        page = await self.fetch_page(
+            1, timestamp_from=timestamp_from, timestamp_to=timestamp_to, per_page=1
+        )
+        return page.metadata.total
+
     async def _send_once(self, body: dict[str, object], context: str) -> httpx.Response:
+        if self._pacer is not None:
+            await self._pacer.acquire()
         headers = {
             "Authorization": self._token.get_secret_value(),
             "Content-Type": "application/json",

@@ -79,6 +79,10 @@ class PassResult:
     timestamp_to: int
     events: list[RawEvent] = field(default_factory=list)
     rows_received: int = 0
+    # Rows the widened query returned outside the half-open window, below and at/after it:
+    # evidence of the API's bound convention.
+    rows_below: int = 0
+    rows_above: int = 0
     total: int = 0
     pages: int = 0
     inconsistencies: list[PageInconsistency] = field(default_factory=list)

@@ -9,15 +9,15 @@ model.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from agent.normalize.catalog import CATALOG, ActionSpec
+from agent.normalize.actions import ActionSpec, Classifier
+from agent.normalize.catalog import CATALOG
 
-__all__ = ["KNOWN_FIELDS", "CanonicalEvent", "Resolver", "canonicalize"]
+__all__ = ["KNOWN_FIELDS", "CanonicalEvent", "canonical_event", "canonicalize"]
 
-Resolver = Callable[[str, str, Mapping[str, Any]], ActionSpec]
 
 # Top-level fields of an ActivityEvent the agent maps; anything else travels as "unmapped".
 KNOWN_FIELDS = frozenset(
@@ -64,9 +64,10 @@ class CanonicalEvent(NamedTuple):
 
 
 def _text(value: object) -> str | None:
-    """A string field as text: numbers are spelled out, empty and structured values are absent."""
+    """A string field as text: numbers are spelled out, structured values are absent. Callers
+    inline the common case, `value if type(value) is str else _text(value)`."""
     if type(value) is str:
-        return value or None
+        return value
     if type(value) is int or type(value) is float:
         return str(value)
     return None
@@ -108,8 +109,9 @@ def _ip_versions(address: object) -> tuple[str | None, str | None]:
     return (None, address) if family == socket.AF_INET6 else (address, None)
 
 
-def _has_unmapped(raw: Mapping[str, Any], metadata: object) -> bool:
-    return not raw.keys() <= KNOWN_FIELDS or (metadata is not None and type(metadata) is not dict)
+def _label(value: object) -> str:
+    """`type` or `action` as text; missing or empty is "unknown", so the event still renders."""
+    return _text(value) or _UNKNOWN
 
 
 def _unmapped(raw: Mapping[str, Any], metadata: object) -> Mapping[str, Any] | None:
@@ -125,51 +127,70 @@ def canonicalize(
     tenant: str,
     event_id: str,
     received_at: float | None = None,
-    resolve: Resolver = CATALOG.resolve,
+    classify: Classifier = CATALOG.resolve,
 ) -> CanonicalEvent:
     """The canonical form of one raw API event.
 
     `event_id` is the delivery engine's stable id for the event (the API has none). An event
     without a usable `timestamp` is dated `received_at`, else the Unix epoch, rather than dropped.
+    `classify` finds the catalog entry (see `Catalog.classifier`). Text fields are None when
+    missing or not text; they may be empty strings.
     """
+    return canonical_event(raw, tenant, event_id, received_at, classify)
+
+
+def canonical_event(
+    raw: Mapping[str, Any],
+    tenant: str,
+    event_id: str,
+    received_at: float | None,
+    classify: Classifier,
+) -> CanonicalEvent:
+    """`canonicalize` with positional arguments, for the per-event hot path."""
     raw_metadata = raw.get("metadata")
     metadata: Mapping[str, Any] = raw_metadata if type(raw_metadata) is dict else _EMPTY
-    event_type = _text(raw.get("type")) or _UNKNOWN
-    action = _text(raw.get("action")) or _UNKNOWN
-    user = raw.get("user")
+    event_type = value if type(value := raw.get("type")) is str and value else _label(value)
+    action = value if type(value := raw.get("action")) is str and value else _label(value)
     member_uuid = member_email = None
+    user = raw.get("user")
     if type(user) is dict:
-        member_uuid, member_email = _text(user.get("uuid")), _text(user.get("email"))
-    actor_uuid, actor_email, actor_role = member_uuid, member_email, None
+        member_uuid = value if type(value := user.get("uuid")) is str else _text(value)
+        member_email = value if type(value := user.get("email")) is str else _text(value)
+    actor_uuid, actor_email, actor_role, via_msp = member_uuid, member_email, None, False
     msp = metadata.get("msp")
-    via_msp = False
     if type(msp) is dict and ("user_uuid" in msp or "user_email" in msp):
-        via_msp = True
         actor_uuid, actor_email = _text(msp.get("user_uuid")), _text(msp.get("user_email"))
-        actor_role = _text(msp.get("user_role"))
-    source_ipv4, source_ipv6 = _ip_versions(metadata.get("ip_address"))
+        actor_role, via_msp = _text(msp.get("user_role")), True
+    address = metadata.get("ip_address")
+    source_ipv4, source_ipv6 = (None, None) if address is None else _ip_versions(address)
+    timestamp = raw.get("timestamp")
+    if not (type(timestamp) is int and 0 <= timestamp < _MILLISECONDS_FROM):
+        timestamp = _occurred_at(timestamp, received_at or 0)
     items = metadata.get("items")
+    unmapped = None
+    if not (raw.keys() <= KNOWN_FIELDS and (metadata is raw_metadata or raw_metadata is None)):
+        unmapped = _unmapped(raw, raw_metadata)
     return CanonicalEvent(
         tenant,
         event_id,
-        resolve(event_type, action, metadata),
+        classify(event_type, action, metadata),
         event_type,
         action,
-        _occurred_at(raw.get("timestamp"), received_at or 0),
-        _text(raw.get("organization_uuid")),
+        timestamp,
+        value if type(value := raw.get("organization_uuid")) is str else _text(value),
         member_uuid,
         member_email,
-        _text(raw.get("initiator")),
+        value if type(value := raw.get("initiator")) is str else _text(value),
         actor_uuid,
         actor_email,
         actor_role,
         via_msp,
         source_ipv4,
         source_ipv6,
-        _text(metadata.get("provider")),
-        _text(metadata.get("platform")),
+        value if type(value := metadata.get("provider")) is str else _text(value),
+        value if type(value := metadata.get("platform")) is str else _text(value),
         items if type(items) is list else (),
         metadata,
-        _unmapped(raw, raw_metadata) if _has_unmapped(raw, raw_metadata) else None,
+        unmapped,
         raw,
     )

@@ -2,52 +2,24 @@
 
 `_ACTIVITY` lists every action NordPass's own Sentinel workbook knows, grouped by product area and
 event type, with its kind of activity (see `kinds`), the object it acts on, a CEF severity (0-10)
-and its outcome. Renderers read these facts and never branch on action names. Lookups go by
-(type, action), then by action alone (an action moved to a new type keeps its meaning); anything
-else resolves to a generic "other" entry, so it is still forwarded.
+and its outcome. Renderers read these facts and never branch on action names. How an event finds
+its entry (and what an unknown action gets) is in `actions`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Any, Final, Literal, NamedTuple
+from typing import Final, NamedTuple
 
-from agent.normalize.kinds import KINDS, ActivityKind
+from agent.normalize.actions import ActionSpec, Catalog, Outcome, humanize
+from agent.normalize.kinds import KINDS
 
-__all__ = ["CATALOG", "ActionSpec", "Catalog", "Outcome", "unknown_action"]
+__all__ = ["CATALOG"]
 
-Outcome = Literal["success", "failure", "n/a"]
 OK: Final = "success"
 FAIL: Final = "failure"
 NA: Final = "n/a"
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class ActionSpec:
-    """Everything the renderers need to know about one action, computed once.
-
-    Compared and hashed by identity (`eq=False`): renderers key their per-action precomputed
-    tables on the spec object, and identity hashing keeps that lookup cheap.
-    """
-
-    event_type: str
-    action: str
-    variant: str | None
-    name: str
-    area: str
-    kind: ActivityKind
-    object_name: str
-    asim_object_type: str
-    severity: int
-    outcome: Outcome
-    result_detail: str | None
-    signature_id: str
-    known: bool
-    variant_key: str | None = None
-    variants: Mapping[str, ActionSpec] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class _Object(NamedTuple):
@@ -293,23 +265,6 @@ _VARIANTS: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...] = 
     )),
 )  # fmt: skip
 
-_ACRONYMS = {"2fa": "2FA", "mfa": "MFA", "scim": "SCIM", "oauth": "OAuth", "ttl": "TTL"}
-# Header-safe identifier characters: CEF parsers split the header on `|` and several stop at
-# `\` or `=`, so text from the API that reaches a header is reduced to these.
-_NOT_IDENTIFIER = re.compile(r"[^0-9A-Za-z_.:-]+")
-_IDENTIFIER_LIMIT = 200
-
-
-def humanize(action: str) -> str:
-    """`user_login_failed` -> `User login failed`; the default name of an action."""
-    words = [_ACRONYMS.get(word, word) for word in action.split("_") if word]
-    text = " ".join(words) or "Unknown"
-    return text[0].upper() + text[1:]
-
-
-def _identifier(text: str) -> str:
-    return _NOT_IDENTIFIER.sub("_", text)[:_IDENTIFIER_LIMIT] or "unknown"
-
 
 def _spec(area: str, event_type: str, row: _Row) -> ActionSpec:
     return ActionSpec(
@@ -343,62 +298,6 @@ def _with_variants(
         for value, kind, name in rows
     }
     return replace(spec, variant_key=key, variants=MappingProxyType(variants))
-
-
-def unknown_action(event_type: str, action: str) -> ActionSpec:
-    """The generic entry for an action the catalog does not know: forwarded, never dropped."""
-    # An unknown action that names a failure is most likely one; everything else is unknown.
-    failed = action.endswith(("_failed", "_failure"))
-    return ActionSpec(
-        event_type=event_type,
-        action=action,
-        variant=None,
-        name=humanize(_identifier(action)),
-        area="Unknown",
-        kind=KINDS["other"],
-        object_name=_UNKNOWN.name,
-        asim_object_type=_UNKNOWN.asim_object_type,
-        severity=5,
-        outcome=FAIL if failed else NA,
-        result_detail=None,
-        signature_id=f"{_identifier(event_type)}:{_identifier(action)}",
-        known=False,
-    )
-
-
-class Catalog:
-    """Finds the entry for an event: by (type, action), then by action alone, else "other"."""
-
-    def __init__(self, specs: tuple[ActionSpec, ...]) -> None:
-        self._specs = specs
-        self._by_key = {(spec.event_type, spec.action): spec for spec in specs}
-        self._by_action: dict[str, ActionSpec] = {}
-        for spec in specs:
-            # The first area listed wins for an action known under two types.
-            self._by_action.setdefault(spec.action, spec)
-
-    def lookup(
-        self, event_type: str, action: str, metadata: Mapping[str, Any]
-    ) -> ActionSpec | None:
-        """The known entry for this event, or None."""
-        spec = self._by_key.get((event_type, action)) or self._by_action.get(action)
-        if spec is None or spec.variant_key is None:
-            return spec
-        chosen = metadata.get(spec.variant_key)
-        return spec.variants.get(chosen, spec) if type(chosen) is str else spec
-
-    def resolve(self, event_type: str, action: str, metadata: Mapping[str, Any]) -> ActionSpec:
-        """The entry for this event; an unknown action gets a fresh generic one."""
-        return self.lookup(event_type, action, metadata) or unknown_action(event_type, action)
-
-    def __iter__(self) -> Iterator[ActionSpec]:
-        """Every entry, variants right after their base action, in table order."""
-        for spec in self._specs:
-            yield spec
-            yield from spec.variants.values()
-
-    def __len__(self) -> int:
-        return sum(1 + len(spec.variants) for spec in self._specs)
 
 
 def _build() -> tuple[ActionSpec, ...]:

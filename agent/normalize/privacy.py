@@ -173,33 +173,48 @@ def _is_item_name_string(value: object) -> bool:
     return type(value) is str and not _UUID.fullmatch(value)
 
 
-def _strip_details(value: Any, in_items: bool) -> Any:
-    if type(value) is dict:
-        stripped = {
-            key: _strip_details(inner, key == "items")
-            for key, inner in value.items()
-            if key not in ITEM_NAME_KEYS and key not in ITEM_TYPE_KEYS
-        }
-        unchanged = len(stripped) == len(value) and all(
-            stripped[key] is value[key] for key in stripped
-        )
-        return value if unchanged else stripped
-    if type(value) is list:
-        kept = [
-            _strip_details(element, False)
-            for element in value
-            if not (in_items and _is_item_name_string(element))
-        ]
-        unchanged = len(kept) == len(value) and all(
-            a is b for a, b in zip(kept, value, strict=True)
-        )
-        return value if unchanged else kept
-    return value
+_REMOVED: Final = object()
+
+
+def _strip_object(value: dict[str, Any]) -> dict[str, Any]:
+    stripped: dict[str, Any] | None = None  # copied only once something changes
+    for key, inner in value.items():
+        if key in ITEM_NAME_KEYS or key in ITEM_TYPE_KEYS:
+            new_inner: Any = _REMOVED
+        elif type(inner) is dict:
+            new_inner = _strip_object(inner)
+        elif type(inner) is list:
+            new_inner = _strip_list(inner, in_items=key == "items")
+        else:
+            continue
+        if new_inner is inner:
+            continue
+        if stripped is None:
+            stripped = dict(value)
+        if new_inner is _REMOVED:
+            del stripped[key]
+        else:
+            stripped[key] = new_inner
+    return value if stripped is None else stripped
+
+
+def _strip_list(value: list[Any], in_items: bool) -> list[Any]:
+    kept = []
+    for element in value:
+        if in_items and _is_item_name_string(element):
+            continue
+        if type(element) is dict:
+            element = _strip_object(element)  # noqa: PLW2901 - the stripped copy replaces it
+        kept.append(element)
+    unchanged = len(kept) == len(value) and all(a is b for a, b in zip(kept, value, strict=True))
+    return value if unchanged else kept
 
 
 def _strip_item_details(raw: Mapping[str, Any], tenant: str) -> Mapping[str, Any]:
     metadata = raw.get("metadata")
-    stripped = _strip_details(metadata, False)
+    if type(metadata) is not dict:
+        return raw
+    stripped = _strip_object(metadata)
     return raw if stripped is metadata else {**raw, "metadata": stripped}
 
 

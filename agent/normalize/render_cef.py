@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from agent import __version__
+from agent.normalize.actions import ActionSpec
 from agent.normalize.canonical import CanonicalEvent
-from agent.normalize.catalog import CATALOG, ActionSpec
+from agent.normalize.catalog import CATALOG
 from agent.normalize.fields import FieldDoc
 from agent.normalize.serialization import default_codec
 from agent.normalize.timestamps import epoch_ms
@@ -26,9 +27,9 @@ __all__ = [
     "CEF_TO_COMMON_SECURITY_LOG",
     "EXTENSION_LIMITS",
     "HEADER_LIMITS",
+    "cef_line",
     "escape_extension",
     "escape_header",
-    "render_cef",
 ]
 
 VENDOR: Final = "NordPass"
@@ -150,6 +151,8 @@ _PREPARED: Final = {spec: _prepare(spec) for spec in CATALOG}
 
 def _details(event: CanonicalEvent) -> str | None:
     """cs6: what has no CEF field (other metadata keys, unknown top-level fields) as JSON."""
+    if event.metadata.keys() <= _MAPPED_METADATA and not event.unmapped:
+        return None
     details: dict[str, Any] = {
         key: value for key, value in event.metadata.items() if key not in _MAPPED_METADATA
     }
@@ -158,46 +161,99 @@ def _details(event: CanonicalEvent) -> str | None:
     return _JSON.dumps(details).decode() if details else None
 
 
-def _varying_pairs(event: CanonicalEvent) -> list[tuple[str, str | None]]:
-    return [
-        ("cat", event.event_type),
-        ("suser", event.actor_email),
-        ("suid", event.actor_uuid),
-        ("spriv", event.actor_role),
-        ("duser", event.member_email),
-        ("duid", event.member_uuid),
-        ("src", event.source_ipv4),
-        ("c6a1", event.source_ipv6),
-        ("c6a1Label", "Source IPv6 Address" if event.source_ipv6 else None),
-        ("requestClientApplication", event.platform),
-        ("externalId", event.event_id),
-        ("deviceExternalId", event.organization_uuid),
-        ("cs1", event.tenant),
-        ("cs1Label", "Tenant"),
-        ("cs2", event.initiator),
-        ("cs2Label", "Initiator" if event.initiator else None),
-        ("cs3", _JSON.dumps(event.items).decode() if event.items else None),
-        ("cs3Label", "Items" if event.items else None),
+def _pairs(event: CanonicalEvent) -> list[str]:
+    """Key, value, key, value... for this event's fields (keys carry their ` ` and `=`)."""
+    pairs = [" cat=", event.event_type]
+    _add_who_and_where(pairs, event)
+    _add_references(pairs, event)
+    return pairs
+
+
+def _add_who_and_where(pairs: list[str], event: CanonicalEvent) -> None:
+    if event.actor_email:
+        pairs += (" suser=", event.actor_email)
+    if event.actor_uuid:
+        pairs += (" suid=", event.actor_uuid)
+    if event.actor_role:
+        pairs += (" spriv=", event.actor_role)
+    if event.member_email:
+        pairs += (" duser=", event.member_email)
+    if event.member_uuid:
+        pairs += (" duid=", event.member_uuid)
+    if event.source_ipv4:
+        pairs += (" src=", event.source_ipv4)
+    if event.source_ipv6:
+        pairs += (" c6a1=", event.source_ipv6, " c6a1Label=", "Source IPv6 Address")
+    if event.platform:
+        pairs += (" requestClientApplication=", event.platform)
+
+
+def _add_references(pairs: list[str], event: CanonicalEvent) -> None:
+    if event.event_id:
+        pairs += (" externalId=", event.event_id)
+    if event.organization_uuid:
+        pairs += (" deviceExternalId=", event.organization_uuid)
+    if event.tenant:
+        pairs += (" cs1=", event.tenant, " cs1Label=", "Tenant")
+    if event.initiator:
+        pairs += (" cs2=", event.initiator, " cs2Label=", "Initiator")
+    if event.items:
+        pairs += (" cs3=", _JSON.dumps(event.items).decode(), " cs3Label=", "Items")
+    if event.event_id:
         # CommonSecurityLog.ExternalID is an int column, so Sentinel drops a UUID externalId;
         # cs4 carries the event id for deduplication there.
-        ("cs4", event.event_id),
-        ("cs4Label", "Event ID"),
-        ("cs5", event.provider),
-        ("cs5Label", "Login Provider" if event.provider else None),
-    ]
+        pairs += (" cs4=", event.event_id, " cs4Label=", "Event ID")
+    if event.provider:
+        pairs += (" cs5=", event.provider, " cs5Label=", "Login Provider")
+    details = _details(event) if event.metadata or event.unmapped else None
+    if details:
+        pairs += (" cs6=", details, " cs6Label=", "Details")
 
 
-def render_cef(event: CanonicalEvent) -> str:
+_LIMITS: Final = {f" {key}=": limit for key, limit in EXTENSION_LIMITS.items()}
+# Below this total length no value can exceed its limit, except the two checked explicitly:
+# every smaller limit belongs to an address that parsing already bounds (src 15, c6a1 45).
+_UNBOUNDED_FROM: Final = 1023
+_ASCII_SPECIAL: Final = bytes(range(0x20)) + b"\x7f\\="
+
+
+def _needs_escape(text: str) -> bool:
+    """Whether any character needs escaping or replacing; a byte scan, far cheaper than a
+    regex over every event's values."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _ASCII_SPECIAL)) != len(data):
+        return True
+    if data.isascii():
+        return False
+    # C1 controls are encoded \xc2\x80-\xc2\x9f; U+2028/U+2029 start \xe2\x80.
+    maybe = b"\xc2" in data or b"\xe2\x80" in data
+    return maybe and _EXTENSION_SPECIAL.search(text) is not None
+
+
+def _careful_extension(pairs: list[str]) -> str:
+    """Each value cut to its limit, then escaped: the cut can never split an escape."""
+    parts: list[str] = []
+    for index in range(0, len(pairs), 2):
+        key, value = pairs[index], pairs[index + 1]
+        parts += (key, escape_extension(value[: _LIMITS[key]]))
+    return "".join(parts)
+
+
+def cef_line(event: CanonicalEvent) -> str:
     """The CEF line for one event, without a trailing newline (framing is the transport's)."""
     prefix = _PREPARED.get(event.spec) or _prepare(event.spec)
-    parts = [prefix, f" rt={epoch_ms(event.occurred_at)}"]
-    for key, value in _varying_pairs(event):
-        if value:
-            parts.append(f" {key}={_value(key, value)}")
-    details = _details(event) if len(event.metadata) or event.unmapped else None
-    if details:
-        parts.append(f" cs6={_value('cs6', details)} cs6Label=Details")
-    return "".join(parts)
+    pairs = _pairs(event)
+    values = "".join(pairs[1::2])
+    if (
+        len(values) < _UNBOUNDED_FROM
+        and len(event.event_id) <= EXTENSION_LIMITS["externalId"]
+        and len(event.organization_uuid or "") <= EXTENSION_LIMITS["deviceExternalId"]
+        and not _needs_escape(values)
+    ):
+        extension = "".join(pairs)  # nothing to cut or escape: the usual case
+    else:
+        extension = _careful_extension(pairs)
+    return f"{prefix} rt={epoch_ms(event.occurred_at)}{extension}"
 
 
 CEF_FIELDS: Final = (

@@ -1,41 +1,45 @@
-"""One tenant's synchronisation: read verified windows, keep only new occurrences, deliver, commit.
+"""One tenant's reading side: verified windows in, new occurrences appended to the durable log.
 
-A window is `[start, end)` in whole seconds. Its pass must be verified (rows = total, total stable,
-pages full) before anything is committed; an unverified pass is read again a bounded number of
-times and otherwise reported, leaving the watermark where it was. The live cycle reads up to the
-server's clock minus `settle_delay` and re-checks `lookback` behind the watermark for late events,
-first with a one-row probe so a quiet overlap costs one request.
+A pass over a window must be verified (rows = total, total stable, pages full) before anything is
+recorded. An unverified pass is read again a bounded number of times, then the window is split in
+halves and the part that still drifts (the most recent) is left for the next cycle; the watermark
+never moves past a part that was not verified. New occurrences enter the log in the same
+transaction that raises their fingerprint counts (and moves the watermark), and the destinations'
+dispatchers are notified. Delivery happens there, not here.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from agent.clock import Clock
 from agent.config.durations import StartPoint
 from agent.errors import PageInconsistencyError, TenantMismatchError
+from agent.failpoints import Failpoints
 from agent.nordpass.models import PassResult
-from agent.pipeline.delivery import Fanout
+from agent.pipeline.cursor import BoundKnowledge, halves, plan_cycle
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.occurrences import new_occurrences, observe
-from agent.state import SqliteStateStore
-from connectors.base import OutboundEvent
+from agent.state import LogEntry, SqliteStateStore
 
-__all__ = ["CycleReport", "SourceReader", "TenantSettings", "TenantSync"]
+__all__ = ["CycleReport", "SourceReader", "TenantSettings", "TenantSync", "WindowOutcome"]
 
 _log = structlog.get_logger("agent.sync")
-DAY = 86400
+_MAX_SPLIT_DEPTH = 8
 
 
 class SourceReader(Protocol):
     def read_window(self, start: int, end: int) -> AsyncIterator[PassResult]: ...
 
     async def probe_total(self, start: int, end: int) -> tuple[int, float | None]: ...
+
+    async def count(self, timestamp_from: int, timestamp_to: int) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +49,23 @@ class TenantSettings:
     start: StartPoint
     settle_delay: float
     lookback: float
-    max_slice: int = DAY
+    max_live_window: float = 3600.0
+    fingerprint_retention: float = 86400.0
+
+
+@dataclass(slots=True)
+class WindowOutcome:
+    appended: int = 0
+    verified_until: int = 0
 
 
 @dataclass(slots=True)
 class CycleReport:
     tenant: str
-    delivered: int = 0
+    appended: int = 0
     windows: list[tuple[int, int]] = field(default_factory=list)
     watermark: int | None = None
+    catch_up: tuple[int, int] | None = None
 
 
 class TenantSync:
@@ -64,123 +76,181 @@ class TenantSync:
         source: SourceReader,
         store: SqliteStateStore,
         identity: EventIdentity,
-        fanout: Fanout,
         clock: Clock,
+        notify: Callable[[str], None] = lambda tenant: None,
+        failpoints: Failpoints | None = None,
         pass_attempts: int = 3,
     ) -> None:
         self.settings = settings
+        self.bounds = BoundKnowledge()
         self._source = source
         self._store = store
         self._identity = identity
-        self._fanout = fanout
         self._clock = clock
+        self._notify = notify
+        self._failpoints = failpoints or Failpoints()
         self._pass_attempts = pass_attempts
 
     async def poll_cycle(self) -> CycleReport:
-        """One live cycle: re-check the lookback overlap, then read up to the settled edge."""
+        """Re-check the lookback overlap, then read up to the settled edge of the server's clock.
+
+        A gap wider than `max_live_window` is not read here: the report's `catch_up` names it and
+        the caller runs it through the backfill slicer, which moves the watermark as slices land."""
         name = self.settings.name
-        report = CycleReport(tenant=name)
-        stored_watermark = self._store.watermark(name)
-        watermark = stored_watermark
-        if watermark is None:
-            watermark = math.floor(self.settings.start.resolve(self._clock.now()))
-        overlap_start = watermark - math.ceil(self.settings.lookback)
-        total, server_time = await self._source.probe_total(overlap_start, watermark)
-        if stored_watermark is not None and total != self._store.count_in_range(
-            name, overlap_start, watermark
-        ):
-            report.delivered += await self.sync_window(overlap_start, watermark)
-            report.windows.append((overlap_start, watermark))
-        now = server_time if server_time is not None else self._clock.now()
-        edge = math.floor(now - self.settings.settle_delay)
-        while watermark < edge:
-            end = min(edge, watermark + self.settings.max_slice)
-            report.delivered += await self.sync_window(watermark, end, advance_watermark=True)
-            report.windows.append((watermark, end))
-            watermark = end
-        report.watermark = watermark
+        watermark = self._store.watermark(name)
+        now = self._clock.now()
+        if watermark is not None and self.settings.lookback > 0:
+            now = await self._recheck_overlap(watermark, now)
+        plan = plan_cycle(
+            watermark=watermark,
+            first_start=self.settings.start.resolve(self._clock.now()),
+            server_now=now,
+            settle_delay=self.settings.settle_delay,
+            lookback=self.settings.lookback,
+            max_live_window=self.settings.max_live_window,
+        )
+        report = CycleReport(tenant=name, watermark=plan.watermark, catch_up=plan.catch_up)
+        if plan.live is not None:
+            outcome = await self.sync_window(*plan.live, advance_watermark=True)
+            report.appended += outcome.appended
+            report.windows.append(plan.live)
+            report.watermark = outcome.verified_until
+        if watermark is None and plan.live is None:
+            self._store.append_window(name, {}, [], watermark=plan.watermark, now=self._clock.now())
+        self._prune_fingerprints(report.watermark)
         return report
 
-    @property
-    def delivered(self) -> dict[str, int]:
-        """Events confirmed so far, per destination."""
-        return dict(self._fanout.delivered)
+    async def _recheck_overlap(self, watermark: int, now: float) -> float:
+        """Probe `[W - lookback, W)` with one row; re-read it only when the count moved."""
+        start = watermark - math.ceil(self.settings.lookback)
+        if self.bounds.probe_seconds(start, watermark) is None:
+            await self._calibrate(start, watermark)
+        total, server_time = await self._source.probe_total(start, watermark - 1)
+        seconds = self.bounds.probe_seconds(start, watermark)
+        stored = (
+            None if seconds is None else self._store.count_in_range(self.settings.name, *seconds)
+        )
+        if stored != total:
+            await self.sync_window(start, watermark)
+        return server_time if server_time is not None else now
+
+    async def _calibrate(self, start: int, end: int) -> None:
+        """Learn the bound convention from one already-verified second `s` with events and empty
+        neighbours: the query `s .. s+1` counts them only if the lower bound is inclusive, and
+        `s-1 .. s` only if the upper bound is. Two one-row requests, once per process."""
+        second = self._store.isolated_second(self.settings.name, start, end - 1)
+        if second is None:
+            return
+        expected = self._store.count_in_range(self.settings.name, second, second + 1)
+        lower = await self._source.count(second, second + 1)
+        upper = await self._source.count(second - 1, second)
+        self.bounds.settle(lower=_verdict(lower, expected), upper=_verdict(upper, expected))
+        _log.debug("bound convention", tenant=self.settings.name, bounds=self.bounds)
 
     async def sync_window(
-        self, start: int, end: int, *, advance_watermark: bool = False, replay: bool = False
-    ) -> int:
-        """Deliver every not-yet-seen occurrence in `[start, end)`; return how many.
+        self,
+        start: int,
+        end: int,
+        *,
+        advance_watermark: bool = False,
+        target: str | None = None,
+    ) -> WindowOutcome:
+        """Append every not-yet-seen occurrence in `[start, end)` to the log.
 
-        `replay` delivers every occurrence again, with the same ids, and records nothing: the
-        way to seed a new destination with history."""
-        delivered = 0
+        With `target`, every occurrence is appended again for that destination only, with the
+        same ids, and nothing is recorded as seen: the replay that seeds a new destination."""
+        outcome = WindowOutcome(verified_until=start)
         async for result in self._source.read_window(start, end):
-            delivered += await self._ingest(await self._verify(result), replay=replay)
-        if advance_watermark:
-            self._store.commit_window(self.settings.name, {}, watermark=end, now=self._clock.now())
-        return delivered
+            part_start, part_end = result.timestamp_from + 1, result.timestamp_to
+            async for verified in self._verified_parts(result, part_start, part_end, 0):
+                outcome.appended += self._ingest(verified, advance_watermark, target)
+                outcome.verified_until = verified.timestamp_to
+            if outcome.verified_until < part_end:
+                break  # the rest is deferred; nothing after an unverified part is recorded
+        return outcome
 
-    async def _verify(self, result: PassResult) -> PassResult:
-        """Read an unverified pass again (its bounds are the query's: `[from + 1, to)`)."""
+    async def _verified_parts(
+        self, result: PassResult, start: int, end: int, depth: int
+    ) -> AsyncIterator[PassResult]:
         attempt = 1
-        while not result.verified:
-            problems = "; ".join(i.detail for i in result.inconsistencies) or (
-                f"{result.rows_received} rows for a total of {result.total}"
-            )
-            if attempt >= self._pass_attempts:
-                raise PageInconsistencyError(
-                    f"tenant '{self.settings.name}': window [{result.timestamp_from + 1}, "
-                    f"{result.timestamp_to}) did not read consistently in {attempt} passes: "
-                    f"{problems}"
-                )
-            _log.info(
-                "window pass not verified; reading it again",
-                tenant=self.settings.name,
-                problems=problems,
-            )
+        while not result.verified and attempt < self._pass_attempts:
             attempt += 1
-            async for again in self._source.read_window(
-                result.timestamp_from + 1, result.timestamp_to
-            ):
-                result = again
-        return result
+            _log.info("window pass not verified; reading it again", tenant=self.settings.name,
+                      window=(start, end), problems=_problems(result))  # fmt: skip
+            result = await self._single_pass(start, end)
+        if result.verified:
+            yield result
+            return
+        if end - start < 2 or depth >= _MAX_SPLIT_DEPTH:
+            _log.warning("window deferred: pages drift", tenant=self.settings.name,
+                         window=(start, end), problems=_problems(result))  # fmt: skip
+            return
+        for part_start, part_end in halves(start, end):
+            part = await self._single_pass(part_start, part_end)
+            reached = part_start
+            async for verified in self._verified_parts(part, part_start, part_end, depth + 1):
+                reached = verified.timestamp_to
+                yield verified
+            if reached < part_end:
+                return
 
-    async def _ingest(self, result: PassResult, *, replay: bool) -> int:
+    async def _single_pass(self, start: int, end: int) -> PassResult:
+        async for result in self._source.read_window(start, end):
+            return result
+        raise PageInconsistencyError(f"tenant {self.settings.name!r}: empty window {start}..{end}")
+
+    def _ingest(self, result: PassResult, advance_watermark: bool, target: str | None) -> int:
         name = self.settings.name
         self._check_organization(result)
+        start, end = result.timestamp_from + 1, result.timestamp_to
         observed = observe(result.events)
-        stored = {} if replay else self._store.stored_counts(name, observed)
+        stored = {} if target else self._store.stored_counts(name, observed)
         fresh = new_occurrences(observed, stored)
-        if not fresh:
-            return 0
-        outbound = [
-            OutboundEvent(
-                tenant=name,
+        entries = [
+            LogEntry(
                 event_id=self._identity.event_id(
                     self._organization(item.raw), item.fingerprint, item.occurrence
                 ),
-                raw=item.raw,
+                second=item.second,
+                raw=json.dumps(item.raw, ensure_ascii=False, separators=(",", ":")).encode(),
             )
             for item in fresh
         ]
-        await self._fanout.deliver(outbound)
-        if replay:
-            return len(fresh)
-        grown = {
+        grown = {} if target else {
             key: (seen.second, seen.count)
             for key, seen in observed.items()
             if seen.count > stored.get(key, 0)
-        }
-        self._store.commit_window(name, grown, watermark=None, now=self._clock.now())
-        return len(fresh)
-
-    def _organization(self, raw: dict[str, object]) -> str:
-        value = raw.get("organization_uuid")
-        return (
-            value
-            if isinstance(value, str)
-            else (self.settings.organization_uuid or self.settings.name)
+        }  # fmt: skip
+        self._store.append_window(
+            name,
+            grown,
+            entries,
+            watermark=end if advance_watermark else None,
+            target=target,
+            now=self._clock.now(),
+            before_commit=lambda: self._failpoints.hit("after_append"),
         )
+        self.bounds.learn(
+            rows_below=result.rows_below,
+            rows_above=result.rows_above,
+            known_below=self._store.count_in_range(name, start - 1, start),
+            known_above=self._store.count_in_range(name, end, end + 1),
+        )
+        if entries:
+            self._notify(name)
+        return len(entries)
+
+    def _prune_fingerprints(self, watermark: int | None) -> None:
+        if watermark is None:
+            return
+        keep = max(self.settings.lookback, self.settings.fingerprint_retention)
+        self._store.prune_fingerprints(self.settings.name, watermark - math.ceil(keep) - 1)
+
+    def _organization(self, raw: dict[str, Any]) -> str:
+        value = raw.get("organization_uuid")
+        if isinstance(value, str):
+            return value
+        return self.settings.organization_uuid or self.settings.name
 
     def _check_organization(self, result: PassResult) -> None:
         expected = self.settings.organization_uuid
@@ -194,3 +264,16 @@ class TenantSync:
                     "the token probably belongs to another organisation. Nothing was forwarded "
                     "for this tenant."
                 )
+
+
+def _verdict(counted: int, expected: int) -> bool | None:
+    """Inclusive if the second's events were all counted, exclusive if none were; anything else
+    (an event arrived late meanwhile) proves nothing."""
+    if counted == expected:
+        return True
+    return False if counted == 0 else None
+
+
+def _problems(result: PassResult) -> str:
+    details = "; ".join(item.detail for item in result.inconsistencies)
+    return details or f"{result.rows_received} rows for a total of {result.total}"

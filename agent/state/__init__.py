@@ -1,5 +1,21 @@
-"""Durable agent state: the event-id key, watermarks and fingerprint counts per tenant."""
+"""Durable agent state (SQLite): event-id key, watermarks, fingerprint counts, the event log with
+per-destination offsets, dead letters and backfill progress."""
 
-from agent.state.sqlite import SCHEMA_VERSION, SqliteStateStore, StateLockedError
+from agent.state.database import Database, StateLockedError
+from agent.state.dead_letters import DeadLetters
+from agent.state.outbox import DeadLetter, Gap, LogRow, Outbox
+from agent.state.schema import SCHEMA_VERSION
+from agent.state.sqlite import LogEntry, SqliteStateStore
 
-__all__ = ["SCHEMA_VERSION", "SqliteStateStore", "StateLockedError"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Database",
+    "DeadLetter",
+    "DeadLetters",
+    "Gap",
+    "LogEntry",
+    "LogRow",
+    "Outbox",
+    "SqliteStateStore",
+    "StateLockedError",
+]

@@ -1,80 +1,47 @@
-"""SQLite state store: the event-id key, per-tenant watermarks and fingerprint counts.
-
-One agent process owns a state file at a time (an exclusive lock on `<file>.lock`). The database
-runs in WAL mode with `synchronous=FULL`, so a committed window survives a process or machine
-crash, and is created readable by its owner only, because fingerprints and (later) the event log
-hold personal data. The schema is versioned; `_MIGRATIONS[n]` upgrades version n to n + 1.
-"""
+"""The ingest side of the state store: event-id key, watermarks, fingerprint counts, the log append
+and backfill progress. New events enter the log in the same transaction that raises their
+fingerprint counts, so a crash can neither lose an event nor record it as seen without it."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-from agent.errors import FatalError
+from agent.state.database import Database
+from agent.state.dead_letters import DeadLetters
+from agent.state.outbox import Outbox
 
-__all__ = ["SCHEMA_VERSION", "SqliteStateStore", "StateLockedError"]
+__all__ = ["LogEntry", "SqliteStateStore"]
 
-_MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-    CREATE TABLE watermarks (
-        tenant TEXT PRIMARY KEY,
-        watermark INTEGER NOT NULL,
-        updated_at REAL NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE fingerprints (
-        tenant TEXT NOT NULL,
-        fingerprint BLOB NOT NULL,
-        second INTEGER NOT NULL,
-        count INTEGER NOT NULL,
-        PRIMARY KEY (tenant, fingerprint)
-    ) WITHOUT ROWID;
-    CREATE INDEX fingerprints_by_second ON fingerprints (tenant, second);
-    """,
-]
-SCHEMA_VERSION = len(_MIGRATIONS)
 _LOOKUP_CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
-class StateLockedError(FatalError):
-    """Another agent process already owns this state file."""
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    event_id: str
+    second: int
+    raw: bytes
 
 
 class SqliteStateStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock_handle = _acquire_lock(path)
-        try:
-            self._db = _open(path)
-            self._migrate()
-        except BaseException:
-            self._lock_handle.close()
-            raise
+        self.database = Database(path)
+        self._db = self.database.connection
+        self.outbox = Outbox(self.database)
+        self.dead_letters = DeadLetters(self.database)
 
-    def _migrate(self) -> None:
-        current = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if current > SCHEMA_VERSION:
-            raise FatalError(
-                f"state {self.path} has schema version {current}, newer than this agent supports "
-                f"({SCHEMA_VERSION}); upgrade the agent"
-            )
-        for version in range(current, SCHEMA_VERSION):
-            with self._db:
-                self._db.executescript(f"BEGIN; {_MIGRATIONS[version]}")
-                self._db.execute(f"PRAGMA user_version = {version + 1}")
+    def close(self) -> None:
+        self.database.close()
 
     def meta_value(self, key: str) -> bytes | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def set_meta_value(self, key: str, value: bytes) -> None:
-        with self._db:
-            self._db.execute(
+        with self.database.transaction() as db:
+            db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
@@ -109,78 +76,80 @@ class SqliteStateStore:
         ).fetchone()
         return int(row[0])
 
-    def commit_window(
+    def isolated_second(self, tenant: str, start: int, end: int) -> int | None:
+        """The newest second in `[start, end)` that has stored events while the seconds either
+        side have none (what bound calibration needs), if any."""
+        row = self._db.execute(
+            "SELECT f.second FROM fingerprints f WHERE f.tenant = ? AND f.second >= ? "
+            "AND f.second < ? AND NOT EXISTS (SELECT 1 FROM fingerprints n WHERE n.tenant = "
+            "f.tenant AND n.second IN (f.second - 1, f.second + 1)) "
+            "ORDER BY f.second DESC LIMIT 1",
+            (tenant, start + 1, end - 1),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def append_window(
         self,
         tenant: str,
         counts: Mapping[bytes, tuple[int, int]],
+        entries: Sequence[LogEntry],
         *,
-        watermark: int | None,
+        watermark: int | None = None,
+        target: str | None = None,
         now: float,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
-        """Store new fingerprint counts (fingerprint → (second, count)) and move the watermark
-        forward, in one transaction. A watermark never moves backwards."""
-        with self._db:
-            self._db.executemany(
+        """In one transaction: raise fingerprint counts (fingerprint → (second, count)), append
+        `entries` to the log (for every destination, or only `target`) and move the watermark
+        forward. Counts and the watermark never go down."""
+        with self.database.transaction() as db:
+            db.executemany(
                 "INSERT INTO fingerprints (tenant, fingerprint, second, count) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (tenant, fingerprint) DO UPDATE "
                 "SET count = MAX(count, excluded.count)",
                 ((tenant, fp, second, count) for fp, (second, count) in counts.items()),
             )
+            db.executemany(
+                "INSERT INTO event_log (tenant, target, event_id, second, raw) "
+                "VALUES (?, ?, ?, ?, ?)",
+                ((tenant, target, e.event_id, e.second, e.raw) for e in entries),
+            )
             if watermark is not None:
-                self._db.execute(
+                db.execute(
                     "INSERT INTO watermarks (tenant, watermark, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (tenant) DO UPDATE SET "
                     "watermark = MAX(watermark, excluded.watermark), "
                     "updated_at = excluded.updated_at",
                     (tenant, watermark, now),
                 )
+            if before_commit is not None:
+                before_commit()
 
     def prune_fingerprints(self, tenant: str, before_second: int) -> int:
-        with self._db:
-            cursor = self._db.execute(
+        with self.database.transaction() as db:
+            cursor = db.execute(
                 "DELETE FROM fingerprints WHERE tenant = ? AND second < ?", (tenant, before_second)
             )
         return cursor.rowcount
 
-    def close(self) -> None:
-        self._db.close()
-        self._lock_handle.close()
+    def completed_slices(self, tenant: str, target: str) -> list[tuple[int, int]]:
+        rows = self._db.execute(
+            'SELECT start, "end" FROM backfill_slices WHERE tenant = ? AND target = ? '
+            "ORDER BY start",
+            (tenant, target),
+        )
+        return [(int(start), int(end)) for start, end in rows]
 
+    def forget_slices(self, tenant: str, target: str) -> None:
+        with self.database.transaction() as db:
+            db.execute(
+                "DELETE FROM backfill_slices WHERE tenant = ? AND target = ?", (tenant, target)
+            )
 
-def _acquire_lock(path: Path) -> IO[str]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = _private_open(path.with_name(path.name + ".lock"))
-    except OSError as error:
-        raise FatalError(
-            f"cannot use state directory {path.parent}: {error.strerror or error}"
-        ) from error
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise StateLockedError(
-            f"state {path} is in use by another agent process; run one agent per state file"
-        ) from None
-    return handle
-
-
-def _private_open(path: Path) -> IO[str]:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    return os.fdopen(descriptor, "r+")
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    for suffix in ("", "-wal", "-shm"):
-        # Create the files owner-only before SQLite does, so personal data is never world-readable.
-        _private_open(path.with_name(path.name + suffix)).close()
-    try:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA journal_size_limit = 67108864")
-        db.execute("PRAGMA busy_timeout = 5000")
-    except sqlite3.Error as error:
-        raise FatalError(f"cannot open state {path}: {error}") from error
-    db.isolation_level = "DEFERRED"  # `with db:` then wraps each block in one transaction
-    return db
+    def complete_slice(self, tenant: str, target: str, start: int, end: int, now: float) -> None:
+        with self.database.transaction() as db:
+            db.execute(
+                'INSERT OR REPLACE INTO backfill_slices (tenant, target, start, "end", '
+                "completed_at) VALUES (?, ?, ?, ?, ?)",
+                (tenant, target, start, end, now),
+            )

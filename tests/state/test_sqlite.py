@@ -25,8 +25,8 @@ def store(tmp_path: Path) -> SqliteStateStore:
 def test_counts_only_grow_and_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     store = SqliteStateStore(path)
-    store.commit_window("acme", {FP_A: (100, 2), FP_B: (101, 1)}, watermark=None, now=0)
-    store.commit_window("acme", {FP_A: (100, 1)}, watermark=None, now=0)
+    store.append_window("acme", {FP_A: (100, 2), FP_B: (101, 1)}, [], watermark=None, now=0)
+    store.append_window("acme", {FP_A: (100, 1)}, [], watermark=None, now=0)
     store.close()
     reopened = SqliteStateStore(path)
     assert reopened.stored_counts("acme", [FP_A, FP_B, b"c" * 16]) == {FP_A: 2, FP_B: 1}
@@ -36,21 +36,21 @@ def test_counts_only_grow_and_survive_reopening(tmp_path: Path) -> None:
 
 
 def test_tenants_do_not_share_counts(store: SqliteStateStore) -> None:
-    store.commit_window("acme", {FP_A: (100, 1)}, watermark=200, now=0)
+    store.append_window("acme", {FP_A: (100, 1)}, [], watermark=200, now=0)
     assert store.stored_counts("globex", [FP_A]) == {}
     assert store.watermark("globex") is None
     assert store.watermark("acme") == 200
 
 
 def test_watermark_never_moves_backwards(store: SqliteStateStore) -> None:
-    store.commit_window("acme", {}, watermark=500, now=0)
-    store.commit_window("acme", {}, watermark=400, now=0)
+    store.append_window("acme", {}, [], watermark=500, now=0)
+    store.append_window("acme", {}, [], watermark=400, now=0)
     assert store.watermark("acme") == 500
 
 
 def test_many_fingerprints_are_looked_up_past_the_parameter_limit(store: SqliteStateStore) -> None:
     counts = {i.to_bytes(16, "big"): (i, 1) for i in range(2500)}
-    store.commit_window("acme", counts, watermark=None, now=0)
+    store.append_window("acme", counts, [], watermark=None, now=0)
     assert len(store.stored_counts("acme", counts)) == 2500
 
 

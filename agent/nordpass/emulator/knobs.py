@@ -51,7 +51,8 @@ class Fault:
     """One scripted misbehaviour, consumed by the next request that arrives.
 
     `retry_after` (seconds) becomes a `Retry-After` header on 429/5xx replies; `amount` is how far
-    `total_bump` inflates `metadata.total`.
+    `total_bump` inflates `metadata.total`. A body fault (malformed ... total_bump) drawn by a
+    request that is refused anyway (401, 429, 400) is spent without effect.
     """
 
     kind: FaultKind

@@ -26,6 +26,7 @@ class RecordedRequest:
     timestamp_from: int | None = None
     timestamp_to: int | None = None
     page: int | None = None
+    # As requested; the reply's `metadata.per_page` is capped by `per_page_cap`.
     per_page: int | None = None
     user_uuids: tuple[str, ...] | None = None
     status: int | None = None

@@ -44,13 +44,13 @@ from agent.nordpass.emulator.query import (
 )
 from agent.nordpass.emulator.recording import RecordedRequest
 from agent.nordpass.emulator.registry import Organization, Registry
+from agent.nordpass.emulator.replies import error_reply, gateway_reply, json_reply, spoiled_reply
 from agent.nordpass.emulator.resultset import QueryCache
 from agent.nordpass.emulator.timeline import Timeline
 
 __all__ = ["QUERY_PATH", "NordPassEmulator"]
 
 QUERY_PATH = "/activities/query"
-_JSON = "application/json; charset=utf-8"
 
 
 @dataclass(slots=True)
@@ -234,7 +234,7 @@ class NordPassEmulator:
                 query, exchange.now, self.knobs.lower_bound, self.knobs.upper_bound
             )
         except QueryError as error:
-            return _error(400, "invalid_request", str(error))
+            return error_reply(400, "invalid_request", str(error))
         record.timestamp_from, record.timestamp_to = query.timestamp_from, query.timestamp_to
         record.page, record.per_page = query.page, query.per_page
         record.user_uuids = query.user_uuids
@@ -249,12 +249,14 @@ class NordPassEmulator:
             record.organization, record.organization_uuid = organization.name, organization.uuid
         if outcome != "ok" or organization is None or header is None:
             status = 401 if outcome in ("missing", "unknown") else knobs.revoked_status
-            return _error(status, "unauthorized", f"token {outcome}")
+            return error_reply(status, "unauthorized", f"token {outcome}")
         wait = self._limiter.admit(header, knobs.rate_limit_per_second, exchange.now)
         if wait is not None:
             record.fault, record.fault_source = "429", "rate_limit"
             with_hint = exchange.roll.retry_after_draw < knobs.retry_after_fraction
-            return _error(429, "rate_limited", "too many requests", wait if with_hint else None)
+            return error_reply(
+                429, "rate_limited", "too many requests", wait if with_hint else None
+            )
         return organization
 
     async def _serve(
@@ -278,10 +280,9 @@ class NordPassEmulator:
         record.total = payload["metadata"]["total"]
         if body_fault is None or body_fault == "repeat_previous_page":
             record.events_returned = len(payload["data"])
-            return _json(200, payload)
+            return json_reply(200, payload)
         amount = scripted.amount if scripted is not None else 1
-        broken = break_body(body_fault, payload, amount)
-        return web.Response(status=200, body=broken, headers={"Content-Type": _JSON})
+        return spoiled_reply(break_body(body_fault, payload, amount))
 
     def _page(
         self,
@@ -331,20 +332,10 @@ class NordPassEmulator:
 
     async def _gateway_fault(self, kind: str, retry_after: float | None) -> web.Response:
         if kind == "timeout":
+            # Held past any sane client timeout; whoever still waits then gets a gateway's 504.
             await self._hold(self.knobs.timeout_hold_seconds)
-            return _error(504, "gateway_timeout", "upstream timed out")
-        if kind in ("401", "403"):
-            return _error(int(kind), "unauthorized", "token rejected")
-        if kind in ("502", "504"):
-            # Gateways answer with their own HTML page, not the API's JSON.
-            page = f"<html><body><h1>{kind} Gateway Error</h1></body></html>"
-            response = web.Response(status=int(kind), text=page, content_type="text/html")
-            if retry_after is not None:
-                response.headers["Retry-After"] = _seconds(retry_after)
-            return response
-        return _error(
-            int(kind), "server_error" if kind != "429" else "rate_limited", kind, retry_after
-        )
+            return error_reply(504, "gateway_timeout", "upstream timed out")
+        return gateway_reply(kind, retry_after)
 
     async def _hold(self, seconds: float) -> None:
         """Wait on the real clock, but let `stop()` cut the wait short."""
@@ -381,21 +372,3 @@ def _decode(raw: bytes) -> Any:
     except ValueError:
         # Not JSON at all: parse_query reports it as a body that is not an object.
         return None
-
-
-def _json(status: int, payload: dict[str, Any]) -> web.Response:
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    return web.Response(status=status, body=body, headers={"Content-Type": _JSON})
-
-
-def _error(status: int, code: str, message: str, retry_after: float | None = None) -> web.Response:
-    # The real error body format is undocumented; a small JSON object is the common shape.
-    response = _json(status, {"error": code, "message": message})
-    if retry_after is not None:
-        response.headers["Retry-After"] = _seconds(retry_after)
-    return response
-
-
-def _seconds(value: float) -> str:
-    # Retry-After carries whole seconds (RFC 9110 section 10.2.3); round up, never to zero.
-    return str(max(1, math.ceil(value)))

@@ -32,7 +32,7 @@ _CHUNK_BITS = 8
 _GROWTH_FLAG = 1 << 62
 # A few events per thousand carry no `user` at all (system housekeeping in real logs).
 _NO_USER_FRACTION = 0.004
-# Upper bound on the rate: a block index must fit `_INDEX_BITS`.
+# Upper bound on the rate: the events of one block must be numbered within `_INDEX_BITS`.
 MAX_EVENTS_PER_SECOND = 4000.0
 
 # (visible_at, timestamp, key): a generated row the clock has not reached yet.

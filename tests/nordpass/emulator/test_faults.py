@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from agent.nordpass.emulator import EmulatorKnobs, Fault, FaultKind, NordPassEmu
 
 from .conftest import START, TOKEN, Api
 
-WINDOW = {"timestamp_from": int(START) - 6 * 3600, "per_page": 20}
+WINDOW: dict[str, Any] = {"timestamp_from": int(START) - 6 * 3600, "per_page": 20}
 
 
 async def test_over_the_rate_limit_requests_get_429_with_retry_after(

@@ -1,0 +1,221 @@
+"""ASIM: one row per event for the native Sentinel table of its schema.
+
+Authentication -> `ASimAuthenticationEventLogs`, UserManagement -> `ASimUserManagementActivityLogs`,
+AuditEvent -> `ASimAuditEventLogs` (the catalog picks the schema). A row may only use its table's
+real columns (`sentinel_columns`): Azure silently drops anything else. So `EventSchema` is set only
+where it is a column (UserManagement), aliases such as `Dvc` are left to Sentinel's parsers, and
+`EventUid` (Sentinel's own) is not sent: the event id travels in `EventOriginalUid`. What has no
+column goes to `AdditionalFields`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final, NamedTuple
+
+from agent.normalize.actions import ActionSpec
+from agent.normalize.canonical import CanonicalEvent
+from agent.normalize.catalog import CATALOG
+from agent.normalize.fields import FieldDoc
+from agent.normalize.sentinel_columns import ASIM_TABLES, AsimSchema
+from agent.normalize.timestamps import iso_utc
+
+__all__ = ["ASIM_FIELDS", "SCHEMA_VERSIONS", "asim_row", "asim_table"]
+
+VENDOR: Final = "NordPass"
+PRODUCT: Final = "NordPass Business"
+SCHEMA_VERSIONS: Final[Mapping[AsimSchema, str]] = {
+    "AuditEvent": "0.1",
+    "Authentication": "0.1.3",
+    "UserManagement": "0.1.2",
+}
+_RESULTS: Final = {"success": "Success", "failure": "Failure", "n/a": "NA"}
+# CEF severity 0-10 -> ASIM EventSeverity, on the CEF spec's own bands (0-3 low, 4-6 medium, 7+).
+_SEVERITIES: Final = (
+    ("Informational", "Informational", "Low", "Low") + ("Medium",) * 3 + ("High",) * 4
+)
+
+Row = dict[str, Any]
+
+
+class _Prepared(NamedTuple):
+    constant: Row
+    fill: Callable[[Row, CanonicalEvent], None]
+
+
+def asim_table(spec: ActionSpec) -> str:
+    """The Sentinel table (and DCR stream suffix) an event of this action goes to."""
+    return ASIM_TABLES[spec.kind.asim_schema].name
+
+
+def _username_type(name: str) -> str:
+    return "UPN" if "@" in name else "Simple"
+
+
+def _actor_name(event: CanonicalEvent) -> str:
+    # UserManagement requires an actor; with no user in the event the initiator (an email, or a
+    # system such as `azure_ad`) is the best account of who acted.
+    return event.actor_email or event.initiator or event.actor_uuid or VENDOR
+
+
+def _fill_actor(row: Row, event: CanonicalEvent) -> None:
+    # NordPass member uuids fit none of ASIM's UserIdType values (SID, UID, AADID, ...), so
+    # ActorUserIdType stays empty rather than mislabelled.
+    name = _actor_name(event)
+    row["ActorUsername"] = name
+    row["ActorUsernameType"] = _username_type(name)
+    if event.actor_uuid:
+        row["ActorUserId"] = event.actor_uuid
+    if event.actor_role:
+        row["ActorOriginalUserType"] = event.actor_role
+
+
+def _fill_target(row: Row, name: str | None, user_id: str | None) -> None:
+    if name:
+        row["TargetUsername"] = name
+        row["TargetUsernameType"] = _username_type(name)
+    if user_id:
+        row["TargetUserId"] = user_id
+
+
+def _additional_fields(event: CanonicalEvent, with_member: bool) -> Row:
+    fields: Row = {"Tenant": event.tenant}
+    if event.organization_uuid:
+        fields["OrganizationUuid"] = event.organization_uuid
+    if event.initiator:
+        fields["Initiator"] = event.initiator
+    if with_member and event.member_uuid:
+        fields["MemberUserId"] = event.member_uuid
+    if with_member and event.member_email:
+        fields["MemberUsername"] = event.member_email
+    if event.metadata:
+        fields["Metadata"] = event.metadata
+    if event.unmapped:
+        fields["Unmapped"] = event.unmapped
+    return fields
+
+
+def _fill_audit(row: Row, event: CanonicalEvent) -> None:
+    _fill_actor(row, event)
+    if event.source_ip:
+        row["SrcIpAddr"] = event.source_ip
+    # The audit table has no target-user columns; the member goes to AdditionalFields.
+    row["AdditionalFields"] = _additional_fields(event, with_member=True)
+
+
+def _fill_authentication(row: Row, event: CanonicalEvent) -> None:
+    _fill_actor(row, event)
+    _fill_target(row, event.member_email, event.member_uuid)
+    if event.source_ip:
+        row["SrcIpAddr"] = event.source_ip
+    row["AdditionalFields"] = _additional_fields(event, with_member=False)
+
+
+def _managed_user(event: CanonicalEvent) -> tuple[str | None, str | None]:
+    """The account being managed: the addresses an invite or group change names, else the
+    member (then with its uuid)."""
+    emails = event.metadata.get("emails")
+    if type(emails) is list and emails and type(emails[0]) is str and emails[0]:
+        return emails[0], None
+    return event.member_email, event.member_uuid
+
+
+def _fill_user_management(row: Row, event: CanonicalEvent) -> None:
+    _fill_actor(row, event)
+    _fill_target(row, *_managed_user(event))
+    if event.source_ip:
+        row["SrcIpAddr"] = event.source_ip
+    group = event.metadata.get("group_name")
+    if type(group) is str and group:
+        row["GroupName"] = group
+    changed = event.metadata.get("status") or event.metadata.get("role")
+    if type(changed) is str and changed:
+        row["NewPropertyValue"] = changed
+    row["AdditionalFields"] = _additional_fields(event, with_member=False)
+
+
+_FILLS: Final[Mapping[AsimSchema, Callable[[Row, CanonicalEvent], None]]] = {
+    "AuditEvent": _fill_audit,
+    "Authentication": _fill_authentication,
+    "UserManagement": _fill_user_management,
+}
+
+
+def _prepare(spec: ActionSpec) -> _Prepared:
+    schema = spec.kind.asim_schema
+    constant: Row = {
+        "EventCount": 1,
+        "EventType": spec.kind.asim_event_type,
+        "EventResult": _RESULTS[spec.outcome],
+        "EventSeverity": _SEVERITIES[spec.severity],
+        "EventOriginalType": spec.action,
+        "EventMessage": spec.name,
+        "EventProduct": PRODUCT,
+        "EventVendor": VENDOR,
+        "EventSchemaVersion": SCHEMA_VERSIONS[schema],
+    }
+    if schema == "UserManagement":
+        constant["EventSchema"] = schema  # a column of this table only
+    if spec.result_detail:
+        constant["EventResultDetails"] = spec.result_detail
+    if schema == "AuditEvent":
+        constant["Operation"] = spec.action
+        constant["Object"] = spec.object_name
+        constant["ObjectType"] = spec.asim_object_type
+    if schema != "UserManagement":
+        constant["TargetAppName"] = PRODUCT
+    return _Prepared(constant, _FILLS[schema])
+
+
+_PREPARED: Final = {spec: _prepare(spec) for spec in CATALOG}
+
+
+def asim_row(event: CanonicalEvent) -> Row:
+    """The row for `asim_table(event.spec)`; columns without a value are left out."""
+    prepared = _PREPARED.get(event.spec) or _prepare(event.spec)
+    when = iso_utc(event.occurred_at)
+    row = {
+        "TimeGenerated": when,
+        "EventStartTime": when,
+        "EventEndTime": when,
+        **prepared.constant,
+        "EventOriginalSubType": event.event_type,
+        "EventOriginalUid": event.event_id,
+    }
+    prepared.fill(row, event)
+    return row
+
+
+ASIM_FIELDS: Final = (
+    FieldDoc("TimeGenerated", "event time (ISO-8601 UTC)"),
+    FieldDoc("EventStartTime", "event time"),
+    FieldDoc("EventEndTime", "event time"),
+    FieldDoc("EventCount", "`1`"),
+    FieldDoc("EventType", "catalog: the kind's ASIM EventType"),
+    FieldDoc("EventResult", "catalog outcome: Success / Failure / NA"),
+    FieldDoc("EventResultDetails", "catalog result detail of a failure"),
+    FieldDoc("EventSeverity", "catalog severity: 0-1 Informational, 2-3 Low, 4-6 Medium, 7+ High"),
+    FieldDoc("EventOriginalType", "NordPass `action`"),
+    FieldDoc("EventOriginalSubType", "NordPass `type`"),
+    FieldDoc("EventOriginalUid", "the agent's event id (`EventUid` is Sentinel's own)"),
+    FieldDoc("EventMessage", "catalog name of the action"),
+    FieldDoc("EventProduct", f"`{PRODUCT}`"),
+    FieldDoc("EventVendor", f"`{VENDOR}`"),
+    FieldDoc("EventSchema", "`UserManagement` (a column of that table only)"),
+    FieldDoc("EventSchemaVersion", "the schema's version: " + ", ".join(SCHEMA_VERSIONS.values())),
+    FieldDoc("Operation", "AuditEvent: NordPass `action`"),
+    FieldDoc("Object", "AuditEvent: catalog object, e.g. `Vault item`"),
+    FieldDoc("ObjectType", "AuditEvent: catalog object type (Configuration Atom, Policy Rule...)"),
+    FieldDoc("TargetAppName", f"AuditEvent, Authentication: `{PRODUCT}`"),
+    FieldDoc("ActorUsername", "actor email (MSP admin, else member), else initiator"),
+    FieldDoc("ActorUsernameType", "`UPN` for an email, else `Simple`"),
+    FieldDoc("ActorUserId", "actor uuid"),
+    FieldDoc("ActorOriginalUserType", "the MSP admin's role, `metadata.msp.user_role`"),
+    FieldDoc("TargetUsername", "Authentication: member email; UserManagement: the managed user"),
+    FieldDoc("TargetUsernameType", "`UPN` for an email, else `Simple`"),
+    FieldDoc("TargetUserId", "member uuid"),
+    FieldDoc("SrcIpAddr", "`metadata.ip_address` (IPv4 or IPv6)"),
+    FieldDoc("GroupName", "UserManagement: `metadata.group_name`"),
+    FieldDoc("NewPropertyValue", "UserManagement: `metadata.status` or `metadata.role`"),
+    FieldDoc("AdditionalFields", "tenant, organization, initiator, member, metadata", opaque=True),
+)

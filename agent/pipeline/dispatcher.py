@@ -1,0 +1,148 @@
+"""One dispatcher per destination: reads its backlog from the log across all its tenants, sends
+batches, and commits the offsets only after the destination confirmed.
+
+Woken by an in-process notification when events are appended, never by polling the database.
+Retryable failures back off (exponential, full jitter, the peer's Retry-After); a fatal one is
+logged loudly once, keeps the backlog and is retried on a slow schedule, so fixing the token or
+index resumes delivery without a restart. Events a destination calls undeliverable become dead
+letters in the same transaction that moves the offset past them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from agent.clock import Clock
+from agent.errors import FatalError, RetryableError
+from agent.failpoints import Failpoints
+from agent.state import LogRow, Outbox
+from connectors.base import Destination, OutboundEvent
+
+__all__ = ["DispatchPolicy", "Dispatcher"]
+
+_log = structlog.get_logger("agent.dispatcher")
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    batch_max_events: int = 500
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    retry_after_cap: float = 300.0
+    fatal_retry_interval: float = 300.0
+    idle_wait: float = 30.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        destination: Destination,
+        outbox: Outbox,
+        *,
+        clock: Clock,
+        policy: DispatchPolicy | None = None,
+        failpoints: Failpoints | None = None,
+        on_delivered: Callable[[str, str], None] | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.destination = destination
+        self.name = destination.name
+        self._outbox = outbox
+        self._clock = clock
+        self._policy = policy or DispatchPolicy()
+        self._failpoints = failpoints or Failpoints()
+        self._on_delivered = on_delivered
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self.failure: str | None = None
+        self.fatal: bool = False
+        self.sent_batches = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; a batch in flight is finished first."""
+        while not stop.is_set():
+            delivered = await self.deliver_once(stop)
+            if delivered is None:  # nothing pending: sleep until woken
+                self._wake.clear()
+                if not self._outbox.pending(self.name, 1):
+                    await _first_of(stop.wait(), self._wake.wait(), within=self._policy.idle_wait)
+
+    async def deliver_once(self, stop: asyncio.Event | None = None) -> bool | None:
+        """Send one batch, retrying until it is confirmed or `stop` is set.
+
+        True: confirmed; False: stopped before confirmation; None: nothing was pending."""
+        rows = self._outbox.pending(self.name, self._policy.batch_max_events)
+        if not rows:
+            return None
+        attempt = 0
+        while True:
+            if stop is not None and stop.is_set():
+                return False
+            attempt += 1
+            try:
+                report = await self.destination.send([_outbound(row) for row in rows])
+            except RetryableError as error:
+                delay = self._after_failure(str(error), attempt, error.retry_after, fatal=False)
+            except FatalError as error:
+                delay = self._after_failure(str(error), attempt, None, fatal=True)
+            else:
+                break
+            if stop is None:
+                await self._clock.sleep(delay)
+            else:
+                await _first_of(self._clock.sleep(delay), stop.wait(), within=delay + 1)
+        self._failpoints.hit("after_send")
+        dead = {rows[index].seq: reason for index, reason in report.poisoned.items()}
+        self._outbox.confirm(self.name, rows, dead, attempts=attempt, now=self._clock.now())
+        self.sent_batches += 1
+        if self.failure is not None:
+            _log.warning("destination recovered", destination=self.name)
+            self.failure, self.fatal = None, False
+        if self._on_delivered is not None:
+            for tenant in {row.tenant for row in rows}:
+                self._on_delivered(self.name, tenant)
+        return True
+
+    def _after_failure(
+        self, message: str, attempt: int, retry_after: float | None, *, fatal: bool
+    ) -> float:
+        """Log a new failure once and return how long to wait before the next attempt."""
+        if message != self.failure:
+            log = _log.error if fatal else _log.warning
+            log(
+                "destination failing; backlog kept",
+                destination=self.name,
+                error=message,
+                fatal=fatal,
+            )
+        self.failure, self.fatal = message, fatal
+        if fatal:
+            return self._policy.fatal_retry_interval
+        if retry_after is not None:
+            return min(retry_after, self._policy.retry_after_cap)
+        ceiling = min(self._policy.max_delay, self._policy.base_delay * 2 ** (attempt - 1))
+        return float(self._jitter() * ceiling)
+
+
+def _outbound(row: LogRow) -> OutboundEvent:
+    return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=json.loads(row.raw))
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

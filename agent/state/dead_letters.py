@@ -1,0 +1,55 @@
+"""Dead letters: events a destination declared undeliverable, kept with their error until an
+operator replays or purges them, or they expire after `dead_letter_ttl`."""
+
+from __future__ import annotations
+
+from agent.state.database import Database
+from agent.state.outbox import DeadLetter
+
+__all__ = ["DeadLetters"]
+
+_COLUMNS = (
+    "id, tenant, destination, event_id, second, error, attempts, first_failed_at, last_failed_at"
+)
+_FILTER = "(? IS NULL OR tenant = ?) AND (? IS NULL OR destination = ?)"
+
+
+class DeadLetters:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._db = database.connection
+
+    def list(self, tenant: str | None = None, destination: str | None = None) -> list[DeadLetter]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM dead_letters WHERE {_FILTER} ORDER BY id",  # noqa: S608
+            (tenant, tenant, destination, destination),
+        )
+        return [DeadLetter(*row) for row in rows]
+
+    def replay(self, tenant: str | None = None, destination: str | None = None) -> int:
+        """Put the dead letters back into the log for their destination only, same ids."""
+        with self._database.transaction() as db:
+            db.execute(
+                "INSERT INTO event_log (tenant, target, event_id, second, raw) "  # noqa: S608
+                "SELECT tenant, destination, event_id, second, raw FROM dead_letters "
+                f"WHERE {_FILTER} ORDER BY id",
+                (tenant, tenant, destination, destination),
+            )
+            cursor = db.execute(
+                f"DELETE FROM dead_letters WHERE {_FILTER}",  # noqa: S608
+                (tenant, tenant, destination, destination),
+            )
+        return cursor.rowcount
+
+    def purge(self, tenant: str | None = None, destination: str | None = None) -> int:
+        with self._database.transaction() as db:
+            cursor = db.execute(
+                f"DELETE FROM dead_letters WHERE {_FILTER}",  # noqa: S608
+                (tenant, tenant, destination, destination),
+            )
+        return cursor.rowcount
+
+    def expire(self, older_than: float) -> int:
+        with self._database.transaction() as db:
+            cursor = db.execute("DELETE FROM dead_letters WHERE last_failed_at < ?", (older_than,))
+        return cursor.rowcount

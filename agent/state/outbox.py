@@ -1,0 +1,199 @@
+"""The delivery side of the event log: what each destination still has to send, and its offsets.
+
+A destination's offset per tenant is the sequence number of the last log row it confirmed; rows
+above it are its backlog. Offsets move only after the destination confirmed, in one transaction
+with any dead letters of that batch. Rows behind every destination's offset are deleted in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from agent.state.database import Database
+
+__all__ = ["DeadLetter", "Gap", "LogRow", "Outbox"]
+
+_PRUNE_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    seq: int
+    tenant: str
+    event_id: str
+    second: int
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    tenant: str
+    destination: str
+    event_id: str
+    second: int
+    error: str
+    attempts: int
+    first_failed_at: float
+    last_failed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    tenant: str
+    destination: str
+    start: int
+    end: int
+
+
+class Outbox:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._db = database.connection
+
+    def set_routes(self, routes: Mapping[str, Sequence[str]]) -> None:
+        """Make the offsets match the configuration (tenant → its destinations). A new pair starts
+        at the tenant's newest row (history reaches it by replay); a removed pair is dropped."""
+        wanted = {(tenant, name) for tenant, names in routes.items() for name in names}
+        with self._database.transaction() as db:
+            existing = {(t, d) for t, d in db.execute("SELECT tenant, destination FROM offsets")}
+            db.executemany(
+                "DELETE FROM offsets WHERE tenant = ? AND destination = ?", existing - wanted
+            )
+            for tenant, name in wanted - existing:
+                db.execute(
+                    "INSERT INTO offsets (tenant, destination, seq) SELECT ?, ?, "
+                    "COALESCE((SELECT MAX(seq) FROM event_log WHERE tenant = ?), 0)",
+                    (tenant, name, tenant),
+                )
+
+    def pending(self, destination: str, limit: int) -> list[LogRow]:
+        """The oldest rows this destination has not confirmed, across all its tenants."""
+        rows = self._db.execute(
+            "SELECT l.seq, l.tenant, l.event_id, l.second, l.raw FROM event_log l "
+            "JOIN offsets o ON o.tenant = l.tenant AND o.destination = ? "
+            "WHERE l.seq > o.seq AND (l.target IS NULL OR l.target = ?) "
+            "ORDER BY l.seq LIMIT ?",
+            (destination, destination, limit),
+        )
+        return [LogRow(int(s), t, e, int(sec), bytes(raw)) for s, t, e, sec, raw in rows]
+
+    def confirm(
+        self,
+        destination: str,
+        batch: Sequence[LogRow],
+        dead: Mapping[int, str],
+        *,
+        attempts: int,
+        now: float,
+    ) -> None:
+        """Move offsets past `batch` (all delivered but the rows `dead` maps seq → error, which
+        become dead letters), in one transaction."""
+        newest: dict[str, int] = {}
+        delivered: dict[str, int] = {}
+        for row in batch:
+            newest[row.tenant] = max(newest.get(row.tenant, 0), row.seq)
+            delivered[row.tenant] = delivered.get(row.tenant, 0) + (row.seq not in dead)
+        with self._database.transaction() as db:
+            db.executemany(
+                "UPDATE offsets SET seq = MAX(seq, ?), delivered = delivered + ? "
+                "WHERE tenant = ? AND destination = ?",
+                ((seq, delivered[t], t, destination) for t, seq in newest.items()),
+            )
+            db.executemany(
+                "INSERT INTO dead_letters (tenant, destination, event_id, second, raw, error, "
+                "attempts, first_failed_at, last_failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (r.tenant, destination, r.event_id, r.second, r.raw, dead[r.seq], attempts,
+                     now, now)
+                    for r in batch
+                    if r.seq in dead
+                ),
+            )  # fmt: skip
+
+    def backlog(self, tenant: str, destination: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM event_log l JOIN offsets o "
+            "ON o.tenant = l.tenant AND o.destination = ? "
+            "WHERE l.tenant = ? AND l.seq > o.seq AND (l.target IS NULL OR l.target = ?)",
+            (destination, tenant, destination),
+        ).fetchone()
+        return int(row[0])
+
+    def delivered(self, tenant: str, destination: str) -> int:
+        row = self._db.execute(
+            "SELECT delivered FROM offsets WHERE tenant = ? AND destination = ?",
+            (tenant, destination),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def newest_seq(self, tenant: str) -> int:
+        row = self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM event_log WHERE tenant = ?", (tenant,)
+        ).fetchone()
+        return int(row[0])
+
+    def offset(self, tenant: str, destination: str) -> int:
+        row = self._db.execute(
+            "SELECT seq FROM offsets WHERE tenant = ? AND destination = ?", (tenant, destination)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def prune(self) -> int:
+        """Delete rows every destination has confirmed; rows of unrouted tenants go too."""
+        removed = 0
+        while True:
+            with self._database.transaction() as db:
+                cursor = db.execute(
+                    "DELETE FROM event_log WHERE seq IN (SELECT l.seq FROM event_log l "
+                    "WHERE l.seq <= COALESCE((SELECT MIN(o.seq) FROM offsets o "
+                    "WHERE o.tenant = l.tenant), l.seq) LIMIT ?)",
+                    (_PRUNE_CHUNK,),
+                )
+            removed += cursor.rowcount
+            if cursor.rowcount < _PRUNE_CHUNK:
+                return removed
+
+    def detach(self, tenant: str, destination: str, now: float) -> Gap | None:
+        """Skip this destination's backlog for `tenant`, recording the time range it misses."""
+        with self._database.transaction() as db:
+            offset = db.execute(
+                "SELECT seq FROM offsets WHERE tenant = ? AND destination = ?",
+                (tenant, destination),
+            ).fetchone()
+            if offset is None:
+                return None
+            low, high, newest = db.execute(
+                "SELECT MIN(second), MAX(second), MAX(seq) FROM event_log "
+                "WHERE tenant = ? AND seq > ? AND (target IS NULL OR target = ?)",
+                (tenant, offset[0], destination),
+            ).fetchone()
+            if newest is None:
+                return None
+            db.execute(
+                "UPDATE offsets SET seq = ? WHERE tenant = ? AND destination = ?",
+                (newest, tenant, destination),
+            )
+            db.execute(
+                'INSERT INTO gaps (tenant, destination, start, "end", recorded_at) '
+                "VALUES (?, ?, ?, ?, ?) "
+                'ON CONFLICT DO UPDATE SET "end" = MAX("end", excluded."end")',
+                (tenant, destination, low, high + 1, now),
+            )
+        return Gap(tenant, destination, int(low), int(high) + 1)
+
+    def gaps(self, destination: str | None = None) -> list[Gap]:
+        rows = self._db.execute(
+            'SELECT tenant, destination, start, "end" FROM gaps '
+            "WHERE ? IS NULL OR destination = ? ORDER BY start",
+            (destination, destination),
+        )
+        return [Gap(t, d, int(s), int(e)) for t, d, s, e in rows]
+
+    def close_gap(self, gap: Gap) -> None:
+        with self._database.transaction() as db:
+            db.execute(
+                "DELETE FROM gaps WHERE tenant = ? AND destination = ? AND start = ?",
+                (gap.tenant, gap.destination, gap.start),
+            )

@@ -1,0 +1,131 @@
+"""The event log's delivery side: per-destination offsets, dead letters, detach gaps, pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.state import LogEntry, SqliteStateStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStateStore]:
+    opened = SqliteStateStore(tmp_path / "state.db")
+    opened.outbox.set_routes({"acme": ["a", "b"], "globex": ["a"]})
+    yield opened
+    opened.close()
+
+
+def append(store: SqliteStateStore, tenant: str, count: int, *, target: str | None = None) -> None:
+    entries = [LogEntry(f"{tenant}-{i}", 1000 + i, b'{"n":%d}' % i) for i in range(count)]
+    store.append_window(tenant, {}, entries, target=target, now=0)
+
+
+def test_each_destination_reads_its_own_backlog_across_tenants_in_order(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 3)
+    append(store, "globex", 2)
+    rows = store.outbox.pending("a", 10)
+    assert [row.event_id for row in rows] == ["acme-0", "acme-1", "acme-2", "globex-0", "globex-1"]
+    assert [row.event_id for row in store.outbox.pending("b", 10)] == ["acme-0", "acme-1", "acme-2"]
+
+
+def test_confirming_moves_only_that_destinations_offsets(store: SqliteStateStore) -> None:
+    append(store, "acme", 3)
+    batch = store.outbox.pending("a", 2)
+    store.outbox.confirm("a", batch, {}, attempts=1, now=0)
+    assert [row.event_id for row in store.outbox.pending("a", 10)] == ["acme-2"]
+    assert store.outbox.backlog("acme", "b") == 3
+    assert store.outbox.delivered("acme", "a") == 2
+
+
+def test_poisoned_rows_become_dead_letters_and_the_offset_moves_past_them(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 3)
+    batch = store.outbox.pending("a", 3)
+    store.outbox.confirm("a", batch, {batch[1].seq: "invalid event"}, attempts=2, now=5)
+    assert store.outbox.backlog("acme", "a") == 0
+    assert store.outbox.delivered("acme", "a") == 2
+    (letter,) = store.dead_letters.list()
+    assert (letter.event_id, letter.destination, letter.error, letter.attempts) == (
+        "acme-1", "a", "invalid event", 2,
+    )  # fmt: skip
+
+
+def test_replayed_dead_letters_go_to_their_destination_only_with_their_ids(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 2)
+    for name in ("a", "b"):
+        store.outbox.confirm(name, store.outbox.pending(name, 10), {}, attempts=1, now=0)
+    store.outbox.confirm("a", [], {}, attempts=1, now=0)
+    append(store, "acme", 1)
+    batch = store.outbox.pending("a", 10)
+    store.outbox.confirm("a", batch, {batch[0].seq: "bad"}, attempts=1, now=0)
+    assert store.dead_letters.replay(destination="a") == 1
+    assert [row.event_id for row in store.outbox.pending("a", 10)] == ["acme-0"]
+    assert [row.event_id for row in store.outbox.pending("b", 10)] == ["acme-0"]  # its own copy
+    assert store.dead_letters.list() == []
+
+
+def test_purge_and_expiry_delete_dead_letters(store: SqliteStateStore) -> None:
+    append(store, "acme", 2)
+    batch = store.outbox.pending("a", 2)
+    store.outbox.confirm("a", batch, {batch[0].seq: "x", batch[1].seq: "y"}, attempts=1, now=10)
+    assert store.dead_letters.expire(older_than=5) == 0
+    assert store.dead_letters.purge(tenant="acme", destination="b") == 0
+    assert store.dead_letters.expire(older_than=11) == 2
+
+
+def test_rows_are_pruned_only_behind_every_destinations_offset(store: SqliteStateStore) -> None:
+    append(store, "acme", 4)
+    store.outbox.confirm("a", store.outbox.pending("a", 4), {}, attempts=1, now=0)
+    assert store.outbox.prune() == 0  # b has not confirmed any
+    store.outbox.confirm("b", store.outbox.pending("b", 2), {}, attempts=1, now=0)
+    assert store.outbox.prune() == 2
+    assert [row.event_id for row in store.outbox.pending("b", 10)] == ["acme-2", "acme-3"]
+
+
+def test_sequence_numbers_are_never_reused_after_the_log_is_emptied(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 2)
+    for name in ("a", "b"):
+        store.outbox.confirm(name, store.outbox.pending(name, 10), {}, attempts=1, now=0)
+    store.outbox.prune()
+    append(store, "acme", 1)
+    assert [row.event_id for row in store.outbox.pending("a", 10)] == ["acme-0"]
+
+
+def test_a_new_destination_starts_at_the_newest_row_and_a_removed_one_is_dropped(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 2)
+    store.outbox.set_routes({"acme": ["a", "c"]})
+    assert store.outbox.backlog("acme", "c") == 0
+    assert store.outbox.backlog("acme", "a") == 2
+    assert store.outbox.offset("acme", "b") == 0
+    append(store, "acme", 1)
+    assert [row.event_id for row in store.outbox.pending("c", 10)] == ["acme-0"]
+
+
+def test_detaching_skips_the_backlog_and_records_its_time_range(store: SqliteStateStore) -> None:
+    append(store, "acme", 5)
+    gap = store.outbox.detach("acme", "b", now=0)
+    assert gap is not None
+    assert (gap.start, gap.end) == (1000, 1005)
+    assert store.outbox.backlog("acme", "b") == 0
+    assert store.outbox.backlog("acme", "a") == 5
+    assert store.outbox.gaps("b") == [gap]
+    store.outbox.close_gap(gap)
+    assert store.outbox.gaps() == []
+
+
+def test_targeted_rows_reach_only_their_destination(store: SqliteStateStore) -> None:
+    append(store, "acme", 2, target="b")
+    assert store.outbox.backlog("acme", "a") == 0
+    assert store.outbox.backlog("acme", "b") == 2
