@@ -40,7 +40,11 @@ tenants:
 """
 TENANT = """\
   {name}:
-    nordpass: {{url: "{url}", token: "${{{variable}}}", organization_uuid: "{uuid}", requests_per_second: 20}}
+    nordpass:
+      url: "{url}"
+      token: "${{{variable}}}"
+      organization_uuid: "{uuid}"
+      requests_per_second: 20
     destinations: [local-file]
     start: {start}
 """

@@ -37,6 +37,7 @@ __all__ = ["Agent", "BackfillReport", "TenantOutcome"]
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
 _DRAIN_CHECK_SECONDS = 0.05
+_STALE_WATERMARK_DAYS = 75
 
 
 @dataclass(slots=True)
@@ -231,6 +232,17 @@ class Agent:
             if report.appended:
                 _log.info("new events", tenant=name, events=report.appended,
                           watermark=self.store.watermark(name))  # fmt: skip
+        self._warn_if_stale(name)
+
+    def _warn_if_stale(self, name: str) -> None:
+        """The API keeps about 90 days: a watermark that old is about to lose data for good."""
+        watermark = self.store.watermark(name)
+        if watermark is None:
+            return
+        age_days = (self._clock.now() - watermark) / 86400
+        if age_days > _STALE_WATERMARK_DAYS:
+            _log.error("tenant is far behind: events older than the API's retention will be lost",
+                       tenant=name, watermark_age_days=round(age_days, 1))  # fmt: skip
 
     def _room_for(self, name: str) -> bool:
         """Backpressure: may this tenant be polled now? Detaches a lagging destination if so

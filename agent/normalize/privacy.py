@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Final, Literal, cast, get_args
 
 __all__ = [
@@ -173,40 +175,46 @@ def _is_item_name_string(value: object) -> bool:
     return type(value) is str and not _UUID.fullmatch(value)
 
 
-_REMOVED: Final = object()
+_ITEM_DETAIL_KEYS: Final = ITEM_NAME_KEYS | ITEM_TYPE_KEYS
+_CONTAINERS: Final = (dict, list)
+
+
+def _has_containers(values: Iterable[Any]) -> bool:
+    # map/isinstance/any run in C: most metadata is flat and is settled without a Python loop.
+    return any(map(isinstance, values, repeat(_CONTAINERS)))
 
 
 def _strip_object(value: dict[str, Any]) -> dict[str, Any]:
-    stripped: dict[str, Any] | None = None  # copied only once something changes
+    has_details = not _ITEM_DETAIL_KEYS.isdisjoint(value)
+    if not _has_containers(value.values()):
+        if not has_details:
+            return value
+        return {key: inner for key, inner in value.items() if key not in _ITEM_DETAIL_KEYS}
+    stripped: dict[str, Any] = {}
+    changed = has_details
     for key, inner in value.items():
-        if key in ITEM_NAME_KEYS or key in ITEM_TYPE_KEYS:
-            new_inner: Any = _REMOVED
-        elif type(inner) is dict:
-            new_inner = _strip_object(inner)
+        if key in _ITEM_DETAIL_KEYS:
+            continue
+        if type(inner) is dict:
+            new_inner: Any = _strip_object(inner)
         elif type(inner) is list:
             new_inner = _strip_list(inner, in_items=key == "items")
         else:
-            continue
-        if new_inner is inner:
-            continue
-        if stripped is None:
-            stripped = dict(value)
-        if new_inner is _REMOVED:
-            del stripped[key]
-        else:
-            stripped[key] = new_inner
-    return value if stripped is None else stripped
+            new_inner = inner
+        changed = changed or new_inner is not inner
+        stripped[key] = new_inner
+    return stripped if changed else value
 
 
 def _strip_list(value: list[Any], in_items: bool) -> list[Any]:
+    if not in_items and not _has_containers(value):
+        return value
     kept = []
     for element in value:
         if in_items and _is_item_name_string(element):
             continue
-        if type(element) is dict:
-            element = _strip_object(element)  # noqa: PLW2901 - the stripped copy replaces it
-        kept.append(element)
-    unchanged = len(kept) == len(value) and all(a is b for a, b in zip(kept, value, strict=True))
+        kept.append(_strip_object(element) if type(element) is dict else element)
+    unchanged = len(kept) == len(value) and all(map(operator.is_, kept, value))
     return value if unchanged else kept
 
 
