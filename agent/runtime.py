@@ -161,6 +161,7 @@ class Agent:
             per_page=tenant.page_size or defaults.page_size,
             pacer=RequestPacer(source.requests_per_second, clock=self._clock),
             failpoints=self._failpoints,
+            timeout=source.timeout.total_seconds(),
         )
         settings = TenantSettings(
             name=name,

@@ -73,6 +73,7 @@ class ActivityClient:
         per_page: int = DEFAULT_PER_PAGE,
         pacer: RequestPacer | None = None,
         failpoints: Failpoints | None = None,
+        timeout: float | None = None,
     ) -> None:
         if per_page < 1:
             raise ValueError(f"per_page must be at least 1, got {per_page}")
@@ -83,6 +84,10 @@ class ActivityClient:
         self._http = http
         self._retry = retry
         self._pacer = pacer
+        # Read/write/pool timeout per request; None keeps the shared client's own.
+        self._timeout = (
+            None if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        )
         self._failpoints = failpoints or Failpoints()
 
     def __repr__(self) -> str:
@@ -225,7 +230,12 @@ class ActivityClient:
             "Accept": "application/json",
         }
         try:
-            response = await self._http.post(self.url, json=body, headers=headers)
+            if self._timeout is None:
+                response = await self._http.post(self.url, json=body, headers=headers)
+            else:
+                response = await self._http.post(
+                    self.url, json=body, headers=headers, timeout=self._timeout
+                )
         except httpx.TransportError as err:
             raise TransientHTTPError(
                 f"could not reach NordPass ({_describe_transport_error(err)})",

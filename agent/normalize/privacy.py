@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, Final, Literal, cast, get_args
 
 __all__ = [
@@ -176,12 +174,14 @@ def _is_item_name_string(value: object) -> bool:
 
 
 _ITEM_DETAIL_KEYS: Final = ITEM_NAME_KEYS | ITEM_TYPE_KEYS
-_CONTAINERS: Final = (dict, list)
 
 
 def _has_containers(values: Iterable[Any]) -> bool:
-    # map/isinstance/any run in C: most metadata is flat and is settled without a Python loop.
-    return any(map(isinstance, values, repeat(_CONTAINERS)))
+    for value in values:
+        kind = type(value)
+        if kind is dict or kind is list:
+            return True
+    return False
 
 
 def _strip_object(value: dict[str, Any]) -> dict[str, Any]:
@@ -210,12 +210,17 @@ def _strip_list(value: list[Any], in_items: bool) -> list[Any]:
     if not in_items and not _has_containers(value):
         return value
     kept = []
+    changed = False
     for element in value:
-        if in_items and _is_item_name_string(element):
-            continue
-        kept.append(_strip_object(element) if type(element) is dict else element)
-    unchanged = len(kept) == len(value) and all(map(operator.is_, kept, value))
-    return value if unchanged else kept
+        if type(element) is dict:
+            stripped = _strip_object(element)
+            changed = changed or stripped is not element
+            kept.append(stripped)
+        elif in_items and _is_item_name_string(element):
+            changed = True
+        else:
+            kept.append(element)
+    return kept if changed else value
 
 
 def _strip_item_details(raw: Mapping[str, Any], tenant: str) -> Mapping[str, Any]:

@@ -99,10 +99,13 @@ class TenantSync:
         name = self.settings.name
         watermark = self._store.watermark(name)
         now = self._clock.now()
-        if watermark is not None and self.settings.lookback > 0:
+        if watermark is None:  # first cycle: fix the start point once, relative to now
+            watermark_at_start = math.floor(self.settings.start.resolve(now))
+            self._store.append_window(name, {}, [], watermark=watermark_at_start, now=now)
+        elif self.settings.lookback > 0:
             now = await self._recheck_overlap(watermark, now)
         plan = plan_cycle(
-            watermark=watermark,
+            watermark=self._store.watermark(name),
             first_start=self.settings.start.resolve(self._clock.now()),
             server_now=now,
             settle_delay=self.settings.settle_delay,
@@ -115,8 +118,6 @@ class TenantSync:
             report.appended += outcome.appended
             report.windows.append(plan.live)
             report.watermark = outcome.verified_until
-        if watermark is None and plan.live is None:
-            self._store.append_window(name, {}, [], watermark=plan.watermark, now=self._clock.now())
         self._prune_fingerprints(report.watermark)
         return report
 
