@@ -236,7 +236,8 @@ class Agent:
         self._warn_if_stale(name)
 
     def _warn_if_stale(self, name: str) -> None:
-        """The API keeps about 90 days: a watermark that old is about to lose data for good."""
+        """NordPass does not publish its retention (a query spans at most 90 days): a watermark
+        this old risks losing data for good, so say it loudly every cycle."""
         watermark = self.store.watermark(name)
         if watermark is None:
             return

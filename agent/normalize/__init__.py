@@ -6,7 +6,8 @@ profile rewrites the raw event first, so every format obeys it. Destinations use
 built once, in their hot path.
 """
 
-from agent.normalize.actions import ActionSpec, Catalog, Outcome, unknown_action
+from agent.normalize.actions import ActionSpec, Catalog, Classifier, Outcome, unknown_action
+from agent.normalize.actions import humanize as humanize_action
 from agent.normalize.canonical import CanonicalEvent, canonicalize
 from agent.normalize.catalog import CATALOG
 from agent.normalize.fields import FieldDoc
@@ -46,6 +47,7 @@ __all__ = [
     "ActivityKind",
     "CanonicalEvent",
     "Catalog",
+    "Classifier",
     "FieldDoc",
     "Formatter",
     "JsonCodec",
@@ -65,6 +67,7 @@ __all__ = [
     "ecs_document",
     "escape_extension",
     "escape_header",
+    "humanize_action",
     "native_record",
     "ocsf_event",
     "render",

@@ -34,7 +34,9 @@ def privacy_of(inputs: dict[str, Any]) -> PrivacyProfile:
 
 def render_all(inputs: dict[str, Any]) -> dict[str, Any]:
     """The golden document for these inputs: the inputs, then every format's output."""
-    document = {key: inputs[key] for key in ("tenant", "event_id", "privacy", "raw") if key in inputs}
+    document = {
+        key: inputs[key] for key in ("tenant", "event_id", "privacy", "raw") if key in inputs
+    }
     for output_format in OUTPUT_FORMATS:
         formatter = Formatter(output_format, privacy_of(inputs))
         route, body = formatter.to_routed_bytes(

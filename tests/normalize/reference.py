@@ -20,7 +20,8 @@ REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference"
 # ASIM allowed values (Microsoft's schema docs; siem-targets.md).
 ASIM_EVENT_TYPES = {
     "AuditEvent": {
-        "Set", "Read", "Create", "Delete", "Execute", "Install", "Clear", "Enable", "Disable", "Other",
+        "Set", "Read", "Create", "Delete", "Execute", "Install", "Clear", "Enable", "Disable",
+        "Other",
     },
     "Authentication": {"Logon", "Logoff", "Elevate"},
     "UserManagement": {
@@ -75,8 +76,22 @@ ECS_CATEGORY_TYPES = {
     "vulnerability": {"info"},
 }
 
-CIM_DATAMODELS = {"Authentication", "Change", "Change.Account_Management", "Alerts", "Vulnerabilities"}
-CIM_CHANGE_ACTIONS = {"acl_modified", "cleared", "created", "deleted", "modified", "read", "stopped"}
+CIM_DATAMODELS = {
+    "Authentication",
+    "Change",
+    "Change.Account_Management",
+    "Alerts",
+    "Vulnerabilities",
+}
+CIM_CHANGE_ACTIONS = {
+    "acl_modified",
+    "cleared",
+    "created",
+    "deleted",
+    "modified",
+    "read",
+    "stopped",
+}
 
 
 def reference_file(name: str) -> Path:
