@@ -40,6 +40,8 @@ class Health:
 
 class Destination(Protocol):
     name: str
+    # Batches the dispatcher may have under way at once (1: strictly one after the other).
+    max_in_flight: int
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport: ...
 

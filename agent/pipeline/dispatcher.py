@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from agent.clock import Clock
 from agent.errors import FatalError, RetryableError
 from agent.failpoints import Failpoints
 from agent.state import LogRow, Outbox
-from connectors.base import Destination, OutboundEvent
+from connectors.base import DeliveryReport, Destination, OutboundEvent
 
 __all__ = ["DispatchPolicy", "Dispatcher"]
 
@@ -69,25 +70,61 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; a batch in flight is finished first."""
-        while not stop.is_set():
-            delivered = await self.deliver_once(stop)
-            if delivered is None:  # nothing pending: sleep until woken
-                self._wake.clear()
-                if not self._outbox.pending(self.name, 1):
-                    await _first_of(stop.wait(), self._wake.wait(), within=self._policy.idle_wait)
+        """Deliver until `stop` is set, with up to the destination's `max_in_flight` batches
+        under way at once. Batches may be confirmed out of order; offsets are committed for the
+        contiguous prefix only, so a crash never skips an unconfirmed batch."""
+        in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]] = deque()
+        last_seq = 0
+        try:
+            while not stop.is_set():
+                while len(in_flight) < max(1, self.destination.max_in_flight):
+                    rows = self._outbox.pending(
+                        self.name, self._policy.batch_max_events, after=last_seq
+                    )
+                    if not rows:
+                        break
+                    last_seq = rows[-1].seq
+                    in_flight.append((rows, asyncio.create_task(self._send(rows, stop))))
+                if not in_flight:
+                    self._wake.clear()
+                    if not self._outbox.pending(self.name, 1, after=last_seq):
+                        await _first_of(
+                            stop.wait(), self._wake.wait(), within=self._policy.idle_wait
+                        )
+                    continue
+                await asyncio.wait(
+                    [task for _, task in in_flight], return_when=asyncio.FIRST_COMPLETED
+                )
+                while in_flight and in_flight[0][1].done():
+                    rows, task = in_flight.popleft()
+                    sent = task.result()
+                    if sent is None:  # stopped before confirmation: resent on the next start
+                        return
+                    self._commit(rows, sent)
+        finally:
+            for _, task in in_flight:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> bool | None:
-        """Send one batch, retrying until it is confirmed or `stop` is set.
+        """Send the oldest batch, retrying until it is confirmed or `stop` is set.
 
         True: confirmed; False: stopped before confirmation; None: nothing was pending."""
         rows = self._outbox.pending(self.name, self._policy.batch_max_events)
         if not rows:
             return None
+        sent = await self._send(rows, stop)
+        if sent is None:
+            return False
+        self._commit(rows, sent)
+        return True
+
+    async def _send(self, rows: list[LogRow], stop: asyncio.Event | None) -> _Sent | None:
+        """Send one batch until the destination confirms it; None if `stop` came first."""
         attempt = 0
         while True:
             if stop is not None and stop.is_set():
-                return False
+                return None
             attempt += 1
             try:
                 report = await self.destination.send([_outbound(row) for row in rows])
@@ -101,9 +138,12 @@ class Dispatcher:
                 await self._clock.sleep(delay)
             else:
                 await _first_of(self._clock.sleep(delay), stop.wait(), within=delay + 1)
+        return _Sent(report, attempt)
+
+    def _commit(self, rows: list[LogRow], sent: _Sent) -> None:
         self._failpoints.hit("after_send")
-        dead = {rows[index].seq: reason for index, reason in report.poisoned.items()}
-        self._outbox.confirm(self.name, rows, dead, attempts=attempt, now=self._clock.now())
+        dead = {rows[index].seq: reason for index, reason in sent.report.poisoned.items()}
+        self._outbox.confirm(self.name, rows, dead, attempts=sent.attempts, now=self._clock.now())
         self.sent_batches += 1
         if self.failure is not None:
             _log.warning("destination recovered", destination=self.name)
@@ -111,7 +151,6 @@ class Dispatcher:
         if self._on_delivered is not None:
             for tenant in {row.tenant for row in rows}:
                 self._on_delivered(self.name, tenant)
-        return True
 
     def _after_failure(
         self, message: str, attempt: int, retry_after: float | None, *, fatal: bool
@@ -132,6 +171,12 @@ class Dispatcher:
             return min(retry_after, self._policy.retry_after_cap)
         ceiling = min(self._policy.max_delay, self._policy.base_delay * 2 ** (attempt - 1))
         return float(self._jitter() * ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    report: DeliveryReport
+    attempts: int
 
 
 def _outbound(row: LogRow) -> OutboundEvent:

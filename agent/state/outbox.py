@@ -68,14 +68,15 @@ class Outbox:
                     (tenant, name, tenant),
                 )
 
-    def pending(self, destination: str, limit: int) -> list[LogRow]:
-        """The oldest rows this destination has not confirmed, across all its tenants."""
+    def pending(self, destination: str, limit: int, *, after: int = 0) -> list[LogRow]:
+        """The oldest rows this destination has not confirmed, across all its tenants, above
+        sequence number `after` (the newest row already handed out in flight)."""
         rows = self._db.execute(
             "SELECT l.seq, l.tenant, l.event_id, l.second, l.raw FROM event_log l "
             "JOIN offsets o ON o.tenant = l.tenant AND o.destination = ? "
-            "WHERE l.seq > o.seq AND (l.target IS NULL OR l.target = ?) "
+            "WHERE l.seq > o.seq AND l.seq > ? AND (l.target IS NULL OR l.target = ?) "
             "ORDER BY l.seq LIMIT ?",
-            (destination, destination, limit),
+            (destination, after, destination, limit),
         )
         return [LogRow(int(s), t, e, int(sec), bytes(raw)) for s, t, e, sec, raw in rows]
 

@@ -56,6 +56,8 @@ def repair_partial_line(path: Path) -> int:
 
 
 class FileDestination:
+    max_in_flight = 1  # lines are appended in log order
+
     def __init__(self, name: str, config: FileDestinationConfig) -> None:
         self.name = name
         self._config = config
@@ -106,6 +108,8 @@ class FileDestination:
 
 
 class StdoutDestination:
+    max_in_flight = 1
+
     def __init__(self, name: str, config: StdoutDestinationConfig, stream: IO[bytes] | None = None):
         self.name = name
         self._config = config
