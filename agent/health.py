@@ -54,7 +54,7 @@ async def check_connectivity(config: AgentConfig) -> ConnectivityReport:
                     f"tenant {name}", passed=True, detail=f"API reachable, {total} events in 24 h"
                 )
     for name, settings in config.destinations.items():
-        destination = build_destination(name, settings)
+        destination = build_destination(name, settings, config.tenant_overrides(name))
         try:
             health = await destination.check()
         except AgentError as error:

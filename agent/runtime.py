@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -30,7 +30,7 @@ from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.sync import TenantSettings, TenantSync
 from agent.state import SqliteStateStore
-from connectors import build_destination
+from connectors import Destination, build_destination
 
 __all__ = ["Agent", "BackfillReport", "TenantOutcome"]
 
@@ -67,7 +67,13 @@ class Agent:
         clock: Clock,
         failpoints: Failpoints | None = None,
         dispatch_policy: DispatchPolicy | None = None,
+        destinations: Mapping[str, Destination] | None = None,
     ) -> None:
+        """`destinations` supplies ready-made instances by configured name, used instead of
+        building those from the configuration (tests stand an in-memory SIEM in for one)."""
+        supplied = dict(destinations or {})
+        if unknown := sorted(supplied.keys() - config.destinations.keys()):
+            raise ValueError(f"destinations not in the configuration: {', '.join(unknown)}")
         self.config = config
         self._clock = clock
         self._failpoints = failpoints or Failpoints()
@@ -82,7 +88,9 @@ class Agent:
         policy = dispatch_policy or DispatchPolicy(batch_max_events=config.batch_max_events)
         self.dispatchers = {
             name: Dispatcher(
-                build_destination(name, settings),
+                supplied[name]
+                if name in supplied
+                else build_destination(name, settings, config.tenant_overrides(name)),
                 self.store.outbox,
                 clock=clock,
                 policy=policy,
@@ -196,6 +204,9 @@ class Agent:
     async def _refill(self, destination: str) -> None:
         try:
             for gap in self.store.outbox.gaps(destination):
+                if gap.tenant not in self.syncs:  # the tenant left the configuration
+                    self.store.outbox.close_gap(gap)
+                    continue
                 _log.info("re-fetching the gap of a detached destination", tenant=gap.tenant,
                           destination=destination, gap=(gap.start, gap.end))  # fmt: skip
                 outcome = await self.slicer.backfill(

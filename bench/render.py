@@ -1,11 +1,12 @@
 """Render throughput per output format, from raw API bytes to serialized output bytes.
 
-    python -m bench.render [--events N] [--privacy admin] [--codec auto|json|orjson]
+    python -m bench.render [--events N] [--privacy admin full] [--codec auto|json|orjson]
 
 Each event goes the whole way a destination takes it: JSON decoding of the API page it came in
 (100 events a page, as the API sends them), the privacy profile, canonicalization, rendering and
-serialization to bytes. One process pinned to one core. Prints a table and merges the figures
-into bench/results.json.
+serialization to bytes. One process pinned to one core; rates are events per CPU second of that
+process (best of `--repeat` runs), so other load on a shared machine does not distort them; the
+wall-clock rate is shown beside. Prints a table and merges the figures into bench/results.json.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.normalize import CATALOG, OUTPUT_FORMATS, ActionSpec, Formatter, PrivacyProfile
 from agent.normalize.serialization import JsonCodec, OrjsonCodec, StdlibJsonCodec, default_codec
@@ -26,6 +27,8 @@ from agent.normalize.serialization import JsonCodec, OrjsonCodec, StdlibJsonCode
 RESULTS = Path(__file__).with_name("results.json")
 TARGET_EVENTS_PER_SECOND = 100_000
 TARGETED_FORMATS = ("native", "cef", "asim")
+TARGETED_PRIVACY = ("full", "admin")
+PRIVACY = ("full", "admin", "pseudonymize")
 PAGE_SIZE = 100
 TENANT = "bench-tenant"
 ORGANIZATION = "101b4232-0688-4599-bca8-4636c91cd687"
@@ -74,7 +77,7 @@ def sample_events(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         yield {
             "type": spec.event_type,
             "action": spec.action,
-            "timestamp": start + index // 20,
+            "timestamp": start + index,  # about one event a second
             "organization_uuid": ORGANIZATION,
             "user": {"uuid": str(uuid.UUID(int=member)), "email": f"member{member}@example.com"},
             "initiator": f"member{member}@example.com",
@@ -90,19 +93,33 @@ def api_pages(count: int) -> list[bytes]:
     ]
 
 
+class Run(NamedTuple):
+    events: int
+    cpu_seconds: float
+    wall_seconds: float
+
+    @property
+    def per_cpu_second(self) -> float:
+        return self.events / self.cpu_seconds
+
+    @property
+    def per_wall_second(self) -> float:
+        return self.events / self.wall_seconds
+
+
 def measure(
     formatter: Formatter, pages: list[bytes], codec: JsonCodec, event_ids: list[str]
-) -> float:
-    """Events per second over all pages."""
+) -> Run:
+    """Every page decoded and every event formatted; timed in CPU and wall-clock seconds."""
     to_bytes = formatter.to_bytes
     loads = codec.loads
     position = 0
-    began = time.perf_counter()
+    cpu_began, wall_began = time.process_time(), time.perf_counter()
     for page in pages:
         for raw in loads(page)["data"]:
             to_bytes(raw, tenant=TENANT, event_id=event_ids[position])
             position += 1
-    return position / (time.perf_counter() - began)
+    return Run(position, time.process_time() - cpu_began, time.perf_counter() - wall_began)
 
 
 def _codec(name: str) -> JsonCodec:
@@ -118,16 +135,21 @@ def _profile(name: str) -> PrivacyProfile:
     return PrivacyProfile.from_config(name, pseudonymize_key=key)
 
 
-def _figure(fmt: str, rate: float, codec: JsonCodec, privacy: str) -> dict[str, Any]:
-    target = TARGET_EVENTS_PER_SECOND if fmt in TARGETED_FORMATS else None
+def _figure(fmt: str, privacy: str, run: Run, codec: JsonCodec) -> dict[str, Any]:
+    # The target is for everyday profiles; pseudonymizing hashes every address and has none.
+    targeted = fmt in TARGETED_FORMATS and privacy in TARGETED_PRIVACY
+    target = TARGET_EVENTS_PER_SECOND if targeted else None
+    rate = run.per_cpu_second
     return {
-        "name": f"render.{fmt}",
+        "name": f"render.{fmt}.{privacy}.{codec.name}",
         "value": round(rate),
-        "unit": "events/s",
+        "unit": "events/s (per CPU second, one core)",
         "target": target,
         "pass": None if target is None else rate >= target,
+        "wall_clock_events_per_second": round(run.per_wall_second),
         "codec": codec.name,
-        "privacy": privacy,
+        # Other work on the machine slows every figure down: keep the context with the number.
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -148,32 +170,43 @@ def _pin_to_one_core() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
+def _run_format(
+    fmt: str, privacy: str, args: argparse.Namespace, inputs: tuple[list[bytes], list[str]]
+) -> dict[str, Any]:
+    pages, event_ids = inputs
+    codec = _codec(args.codec)
+    formatter = Formatter(fmt, _profile(privacy), codec=codec)
+    measure(formatter, pages[:20], codec, event_ids)  # warm-up: memo tables, allocator
+    # Best of several runs: other processes on a shared machine only ever slow a run down.
+    runs = [measure(formatter, pages, codec, event_ids) for _ in range(args.repeat)]
+    figure = _figure(fmt, privacy, max(runs, key=lambda run: run.per_cpu_second), codec)
+    target = f"{figure['target']:,}" if figure["target"] else "-"
+    verdict = {True: "yes", False: "NO", None: "-"}[figure["pass"]]
+    wall = figure["wall_clock_events_per_second"]
+    print(f"{fmt:8} {privacy:13} {figure['value']:>10,} {wall:>11,} {target:>8}  {verdict}")
+    return figure
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--privacy", default="admin", choices=("full", "admin", "pseudonymize"))
+    parser.add_argument("--privacy", nargs="*", default=["admin", "full"], choices=PRIVACY)
     parser.add_argument("--codec", default="auto", choices=("auto", "json", "orjson"))
     parser.add_argument("--formats", nargs="*", default=list(OUTPUT_FORMATS))
+    parser.add_argument("--repeat", type=int, default=3, help="runs per format; the best counts")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    _pin_to_one_core()
-    codec = _codec(args.codec)
-    pages = api_pages(args.events)
-    event_ids = [str(uuid.UUID(int=index)) for index in range(args.events)]
-    figures = []
-    print(f"{args.events:,} events, privacy {args.privacy}, JSON codec {codec.name}, one core")
-    print(f"{'format':8} {'events/s':>12} {'target':>10}  pass")
-    for fmt in args.formats:
-        formatter = Formatter(fmt, _profile(args.privacy), codec=codec)
-        measure(formatter, pages[:20], codec, event_ids)  # warm-up: memo tables, allocator
-        figure = _figure(fmt, measure(formatter, pages, codec, event_ids), codec, args.privacy)
-        figures.append(figure)
-        target = f"{figure['target']:,}" if figure["target"] else "-"
-        verdict = {True: "yes", False: "NO", None: "-"}[figure["pass"]]
-        print(f"{fmt:8} {figure['value']:>12,} {target:>10}  {verdict}")
+    inputs = api_pages(args.events), [str(uuid.UUID(int=index)) for index in range(args.events)]
+    print(f"{args.events:,} events x {args.repeat} runs (best counts), JSON codec "
+          f"{_codec(args.codec).name}, one core; events/s per CPU second")  # fmt: skip
+    print(f"{'format':8} {'privacy':13} {'events/s':>10} {'wall-clock':>11} {'target':>8}  pass")
+    figures = [
+        _run_format(fmt, privacy, args, inputs) for privacy in args.privacy for fmt in args.formats
+    ]
     if not args.no_write:
         merge_results(figures)
 
 
 if __name__ == "__main__":
+    _pin_to_one_core()  # here, not in main(): a caller's process keeps its own affinity
     main()

@@ -3,7 +3,7 @@ a new connector adds one line to `_CONNECTORS` and its model to `DestinationConf
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, get_args
 
 from pydantic import Field
@@ -15,22 +15,34 @@ from connectors.file import (
     StdoutDestination,
     StdoutDestinationConfig,
 )
+from connectors.splunk_hec import SplunkHecConfig, SplunkHecDestination
 
-__all__ = ["DestinationConfig", "build_destination", "override_keys_for_type"]
+__all__ = ["DestinationConfig", "TenantOverrides", "build_destination", "override_keys_for_type"]
 
 DestinationConfig = Annotated[
-    FileDestinationConfig | StdoutDestinationConfig,
+    FileDestinationConfig | StdoutDestinationConfig | SplunkHecConfig,
     Field(discriminator="type"),
 ]
+# tenant -> the settings it overrides on one destination (the keys `tenant_overrides` allows).
+TenantOverrides = Mapping[str, Mapping[str, Any]]
+_Constructor = Callable[[str, Any, TenantOverrides], Destination]
 
-_CONNECTORS: dict[type[DestinationSettings], Callable[[str, Any], Destination]] = {
-    FileDestinationConfig: FileDestination,
-    StdoutDestinationConfig: StdoutDestination,
+
+def _no_overrides(build: Callable[[str, Any], Destination]) -> _Constructor:
+    return lambda name, config, _overrides: build(name, config)
+
+
+_CONNECTORS: dict[type[DestinationSettings], _Constructor] = {
+    FileDestinationConfig: _no_overrides(FileDestination),
+    StdoutDestinationConfig: _no_overrides(StdoutDestination),
+    SplunkHecConfig: SplunkHecDestination,
 }
 
 
-def build_destination(name: str, config: DestinationSettings) -> Destination:
-    return _CONNECTORS[type(config)](name, config)
+def build_destination(
+    name: str, config: DestinationSettings, overrides: TenantOverrides | None = None
+) -> Destination:
+    return _CONNECTORS[type(config)](name, config, overrides or {})
 
 
 def override_keys_for_type(kind: object) -> frozenset[str]:

@@ -130,6 +130,15 @@ class AgentConfig(_Strict):
     destinations: dict[Name, DestinationConfig] = Field(default_factory=dict)
     tenants: Annotated[dict[Name, Tenant], Field(min_length=1)]
 
+    def tenant_overrides(self, destination: str) -> dict[str, dict[str, Any]]:
+        """Per-tenant settings overridden for `destination` (tenant → {key: value})."""
+        return {
+            tenant_name: ref.overrides
+            for tenant_name, tenant in self.tenants.items()
+            for ref in tenant.destinations
+            if ref.name == destination and ref.overrides
+        }
+
     @property
     def state_path(self) -> Path:
         return Path(self.state.removeprefix("sqlite:///"))

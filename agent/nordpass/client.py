@@ -11,6 +11,7 @@ import math
 from collections.abc import AsyncIterator, Sequence
 
 import httpx
+import structlog
 from pydantic import SecretStr
 
 from agent.errors import AuthError, FatalError
@@ -20,8 +21,10 @@ from agent.nordpass.models import (
     ActivityPage,
     PageInconsistency,
     PassResult,
+    RawEvent,
 )
 from agent.nordpass.pacing import RequestPacer
+from agent.nordpass.repeats import find_repeats, replace_seconds, whole_second
 from agent.nordpass.replies import parse_page
 from agent.nordpass.retry import (
     RetryPolicy,
@@ -40,6 +43,8 @@ DEFAULT_PER_PAGE = 100
 # The API accepts at most 500 member uuids in one `user_uuids` filter.
 MAX_USER_UUIDS = 500
 _BODY_EXCERPT_CHARS = 200
+
+_log = structlog.get_logger("agent.nordpass.client")
 
 
 def api_url(*, region: str | None = None, url: str | None = None) -> str:
@@ -144,11 +149,13 @@ class ActivityClient:
         rows received reach `metadata.total`. Anything that shows the pages were not one stable
         result set is recorded in `inconsistencies`, never silently accepted: an empty page before
         `total` (the pass stops there), a short page that is not the last, `total` changing, more
-        rows than `total`, or hitting the hard page cap. `server_time` is the first page's `Date`,
-        the moment from which the pass can claim to have seen everything.
+        rows than `total`, or hitting the hard page cap. Rows received on two pages are settled by
+        reading their seconds again, or recorded (`agent.nordpass.repeats`). `server_time` is the
+        first page's `Date`, the moment from which the pass can claim to have seen everything.
         """
         result = PassResult(timestamp_from=timestamp_from, timestamp_to=timestamp_to)
         page_cap: int | None = None
+        page_sizes: list[int] = []
         more = True
         while more:
             page = await self.fetch_page(
@@ -161,6 +168,7 @@ class ActivityClient:
                 page_cap = _page_cap(page.metadata.total, page.metadata.per_page)
                 result.server_time = page.server_time
             more = _absorb_page(result, page)
+            page_sizes.append(len(page.events))
             if more:
                 self._failpoints.hit("mid_page")
             if more and result.pages >= page_cap:
@@ -168,7 +176,39 @@ class ActivityClient:
                 detail += f" of {result.total} rows received"
                 result.inconsistencies.append(PageInconsistency("page_limit", page.page, detail))
                 more = False
+        if result.verified and result.pages > 1:
+            await self._settle_repeated_rows(result, page_sizes, user_uuids)
         return result
+
+    async def _settle_repeated_rows(
+        self, result: PassResult, page_sizes: list[int], user_uuids: Sequence[str] | None
+    ) -> None:
+        """Read each second whose rows straddled pages again, alone in one page, and take those
+        rows instead; record repeats that this cannot explain (see `agent.nordpass.repeats`)."""
+        found = find_repeats(result.events, page_sizes)
+        if found.drifted:
+            second, page = min(found.drifted.items())
+            detail = f"rows of second {second} came again on page {page}: the pages drifted"
+            result.inconsistencies.append(PageInconsistency("repeated_rows", page, detail))
+            return
+        settled: dict[int, list[RawEvent]] = {}
+        for second in found.straddling:
+            alone = await self.fetch_page(
+                1, timestamp_from=second - 1, timestamp_to=second + 1, user_uuids=user_uuids
+            )
+            rows = whole_second(alone.events, alone.metadata.total, second)
+            if rows is None:
+                # Deferring would stall the tenant for good; the pass's own rows are right
+                # unless the order within this second is unstable.
+                _log.warning("second too large to re-read in one page; rows kept as paged",
+                             tenant=self.tenant, second=second)  # fmt: skip
+                continue
+            settled[second] = rows
+        result.events = replace_seconds(result.events, settled)
+        if len(result.events) != result.total:
+            detail = f"{len(result.events)} rows for a total of {result.total} once the seconds "
+            detail += f"repeated across pages were read again: {sorted(settled)}"
+            result.inconsistencies.append(PageInconsistency("repeated_rows", result.pages, detail))
 
     async def read_window(
         self, start: int, end: int, *, user_uuids: Sequence[str] | None = None

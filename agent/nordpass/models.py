@@ -54,7 +54,10 @@ class ActivityPage:
 
 
 # `page_limit`: the pass stopped at its hard page cap before receiving `total` rows.
-InconsistencyKind = Literal["empty_page", "short_page", "total_changed", "overrun", "page_limit"]
+# `repeated_rows`: rows came on two pages and reading their seconds again did not settle it.
+InconsistencyKind = Literal[
+    "empty_page", "short_page", "total_changed", "overrun", "page_limit", "repeated_rows"
+]
 
 
 @dataclass(frozen=True, slots=True)

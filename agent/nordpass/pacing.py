@@ -4,6 +4,7 @@ one tenant stay under the API's request budget instead of collecting 429s."""
 from __future__ import annotations
 
 import asyncio
+import math
 
 from agent.clock import Clock
 
@@ -29,7 +30,10 @@ class RequestPacer:
                 now = self._clock.now()
                 self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
                 self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                # Sleeping exactly the computed wait can leave the bucket short of a whole token by
+                # the rounding of an epoch-sized clock (under one tick's worth), and a wait that
+                # short does not move a manual clock at all: that much counts as whole.
+                if self._tokens >= 1 - self._rate * math.ulp(now):
+                    self._tokens = max(0.0, self._tokens - 1)
                     return
                 await self._clock.sleep((1 - self._tokens) / self._rate)

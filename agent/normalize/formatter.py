@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from operator import methodcaller
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, get_args
 
@@ -184,9 +185,9 @@ class Formatter:
 _UNKNOWN_SPEC_CACHE = 256
 
 
-def _encode_text(line: str) -> bytes:
-    # A lone surrogate (possible after JSON decoding) has no UTF-8 form; "?" stands in for it.
-    return line.encode("utf-8", "replace")
+# UTF-8 with "?" for a lone surrogate (possible after JSON decoding: it has no UTF-8 form). A C
+# callable, because a Python function around it would cost more than the encoding.
+_encode_text: Callable[[str], bytes] = methodcaller("encode", "utf-8", "replace")
 
 
 def render(

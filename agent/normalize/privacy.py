@@ -176,39 +176,26 @@ def _is_item_name_string(value: object) -> bool:
 _ITEM_DETAIL_KEYS: Final = ITEM_NAME_KEYS | ITEM_TYPE_KEYS
 
 
-def _has_containers(values: Iterable[Any]) -> bool:
-    for value in values:
-        kind = type(value)
-        if kind is dict or kind is list:
-            return True
-    return False
-
-
 def _strip_object(value: dict[str, Any]) -> dict[str, Any]:
-    has_details = not _ITEM_DETAIL_KEYS.isdisjoint(value)
-    if not _has_containers(value.values()):
-        if not has_details:
-            return value
-        return {key: inner for key, inner in value.items() if key not in _ITEM_DETAIL_KEYS}
-    stripped: dict[str, Any] = {}
-    changed = has_details
+    changes: dict[str, Any] | None = None  # stripped nested containers, by key
     for key, inner in value.items():
-        if key in _ITEM_DETAIL_KEYS:
-            continue
-        if type(inner) is dict:
-            new_inner: Any = _strip_object(inner)
-        elif type(inner) is list:
-            new_inner = _strip_list(inner, in_items=key == "items")
+        kind = type(inner)
+        if kind is dict:
+            stripped: Any = _strip_object(inner)
+        elif kind is list:
+            stripped = _strip_list(inner, in_items=key == "items")
         else:
-            new_inner = inner
-        changed = changed or new_inner is not inner
-        stripped[key] = new_inner
-    return stripped if changed else value
+            continue
+        if stripped is not inner:
+            changes = changes or {}
+            changes[key] = stripped
+    if _ITEM_DETAIL_KEYS.isdisjoint(value):
+        return value if changes is None else {**value, **changes}
+    kept = {key: inner for key, inner in value.items() if key not in _ITEM_DETAIL_KEYS}
+    return kept if changes is None else {**kept, **changes}
 
 
 def _strip_list(value: list[Any], in_items: bool) -> list[Any]:
-    if not in_items and not _has_containers(value):
-        return value
     kept = []
     changed = False
     for element in value:
@@ -260,34 +247,49 @@ class _TenantPseudonyms:
     def text(self, value: str) -> str:
         return _EMAIL.sub(self.email, value) if "@" in value else value
 
-    def rewrite(self, value: Any, *, in_metadata: bool, in_items: bool = False) -> Any:
-        if type(value) is str:
-            if in_items and _is_item_name_string(value):
-                return self.item_name(value)
-            return self.text(value)
-        if type(value) is dict:
-            return self._rewrite_object(value, in_metadata)
-        if type(value) is list:
-            rewritten = [self.rewrite(e, in_metadata=in_metadata, in_items=in_items) for e in value]
-            unchanged = all(new is old for new, old in zip(rewritten, value, strict=True))
-            return value if unchanged else rewritten
-        return value
-
-    def _rewrite_object(self, value: dict[str, Any], in_metadata: bool) -> dict[str, Any]:
-        pairs = []
-        changed = False
+    def rewrite_object(self, value: dict[str, Any], in_metadata: bool) -> dict[str, Any]:
+        """`value` with addresses (and, under `metadata`, item names) replaced; copied only when
+        something changes."""
+        changes: dict[str, Any] | None = None
         for key, inner in value.items():
-            if in_metadata and key in ITEM_NAME_KEYS and type(inner) is str:
-                new_inner: Any = self.item_name(inner)
+            kind = type(inner)
+            if kind is str:
+                if in_metadata and key in ITEM_NAME_KEYS:
+                    new_inner: Any = self.item_name(inner)
+                elif "@" in inner:
+                    new_inner = self.text(inner)
+                else:
+                    continue
+            elif kind is dict:
+                new_inner = self.rewrite_object(inner, in_metadata or key == "metadata")
+            elif kind is list:
+                new_inner = self._rewrite_list(inner, in_metadata, key == "items")
             else:
-                nested_metadata = in_metadata or key == "metadata"
-                new_inner = self.rewrite(
-                    inner, in_metadata=nested_metadata, in_items=key == "items"
-                )
-            new_key = self.text(key)
-            changed = changed or new_inner is not inner or new_key is not key
-            pairs.append((new_key, new_inner))
-        return dict(pairs) if changed else value
+                continue
+            if new_inner is not inner:
+                changes = changes or {}
+                changes[key] = new_inner
+        if "@" in "".join(value):  # an address used as a key: rare, rebuild in order
+            return {self.text(key): (changes or {}).get(key, inner) for key, inner in value.items()}
+        return value if changes is None else {**value, **changes}
+
+    def _rewrite_list(self, value: list[Any], in_metadata: bool, in_items: bool) -> list[Any]:
+        rewritten = []
+        for element in value:
+            kind = type(element)
+            replacement = element
+            if kind is str:
+                if in_items and _is_item_name_string(element):
+                    replacement = self.item_name(element)
+                elif "@" in element:
+                    replacement = self.text(element)
+            elif kind is dict:
+                replacement = self.rewrite_object(element, in_metadata)
+            elif kind is list:
+                replacement = self._rewrite_list(element, in_metadata, False)
+            rewritten.append(replacement)
+        unchanged = all(new is old for new, old in zip(rewritten, value, strict=True))
+        return value if unchanged else rewritten
 
 
 class _Pseudonymizer:
@@ -302,4 +304,5 @@ class _Pseudonymizer:
         pseudonyms = self._tenants.get(tenant)
         if pseudonyms is None:
             pseudonyms = self._tenants[tenant] = _TenantPseudonyms(self._root_key, tenant)
-        return cast(Mapping[str, Any], pseudonyms.rewrite(raw, in_metadata=False))
+        event = raw if type(raw) is dict else dict(raw)
+        return pseudonyms.rewrite_object(event, in_metadata=False)

@@ -30,7 +30,8 @@ SCHEMA_VERSIONS: Final[Mapping[AsimSchema, str]] = {
     "UserManagement": "0.1.2",
 }
 _RESULTS: Final = {"success": "Success", "failure": "Failure", "n/a": "NA"}
-# CEF severity 0-10 -> ASIM EventSeverity, on the CEF spec's own bands (0-3 low, 4-6 medium, 7+).
+# CEF severity 0-10 -> ASIM EventSeverity: CEF's own bands (0-3 low, 4-6 medium, 7+ high), with
+# 0-1 split off as Informational for routine activity.
 _SEVERITIES: Final = (
     ("Informational", "Informational", "Low", "Low") + ("Medium",) * 3 + ("High",) * 4
 )
@@ -48,32 +49,26 @@ def asim_table(spec: ActionSpec) -> str:
     return ASIM_TABLES[spec.kind.asim_schema].name
 
 
-def _username_type(name: str) -> str:
-    return "UPN" if "@" in name else "Simple"
-
-
-def _actor_name(event: CanonicalEvent) -> str:
+def _fill_actor(row: Row, event: CanonicalEvent) -> None:
     # UserManagement requires an actor; with no user in the event the initiator (an email, or a
     # system such as `azure_ad`) is the best account of who acted.
-    return event.actor_email or event.initiator or event.actor_uuid or VENDOR
-
-
-def _fill_actor(row: Row, event: CanonicalEvent) -> None:
+    name = event.actor_email or event.initiator or event.actor_uuid or VENDOR
+    row["ActorUsername"] = name
+    row["ActorUsernameType"] = "UPN" if "@" in name else "Simple"
     # NordPass member uuids fit none of ASIM's UserIdType values (SID, UID, AADID, ...), so
     # ActorUserIdType stays empty rather than mislabelled.
-    name = _actor_name(event)
-    row["ActorUsername"] = name
-    row["ActorUsernameType"] = _username_type(name)
     if event.actor_uuid:
         row["ActorUserId"] = event.actor_uuid
     if event.actor_role:
         row["ActorOriginalUserType"] = event.actor_role
+    if event.source_ipv4 or event.source_ipv6:
+        row["SrcIpAddr"] = event.source_ipv4 or event.source_ipv6
 
 
 def _fill_target(row: Row, name: str | None, user_id: str | None) -> None:
     if name:
         row["TargetUsername"] = name
-        row["TargetUsernameType"] = _username_type(name)
+        row["TargetUsernameType"] = "UPN" if "@" in name else "Simple"
     if user_id:
         row["TargetUserId"] = user_id
 
@@ -97,8 +92,6 @@ def _additional_fields(event: CanonicalEvent, with_member: bool) -> Row:
 
 def _fill_audit(row: Row, event: CanonicalEvent) -> None:
     _fill_actor(row, event)
-    if event.source_ip:
-        row["SrcIpAddr"] = event.source_ip
     # The audit table has no target-user columns; the member goes to AdditionalFields.
     row["AdditionalFields"] = _additional_fields(event, with_member=True)
 
@@ -106,29 +99,22 @@ def _fill_audit(row: Row, event: CanonicalEvent) -> None:
 def _fill_authentication(row: Row, event: CanonicalEvent) -> None:
     _fill_actor(row, event)
     _fill_target(row, event.member_email, event.member_uuid)
-    if event.source_ip:
-        row["SrcIpAddr"] = event.source_ip
     row["AdditionalFields"] = _additional_fields(event, with_member=False)
-
-
-def _managed_user(event: CanonicalEvent) -> tuple[str | None, str | None]:
-    """The account being managed: the addresses an invite or group change names, else the
-    member (then with its uuid)."""
-    emails = event.metadata.get("emails")
-    if type(emails) is list and emails and type(emails[0]) is str and emails[0]:
-        return emails[0], None
-    return event.member_email, event.member_uuid
 
 
 def _fill_user_management(row: Row, event: CanonicalEvent) -> None:
     _fill_actor(row, event)
-    _fill_target(row, *_managed_user(event))
-    if event.source_ip:
-        row["SrcIpAddr"] = event.source_ip
-    group = event.metadata.get("group_name")
+    metadata = event.metadata
+    # The managed account: the address an invite or group change names, else the member.
+    emails = metadata.get("emails")
+    if type(emails) is list and emails and type(emails[0]) is str and emails[0]:
+        _fill_target(row, emails[0], None)
+    else:
+        _fill_target(row, event.member_email, event.member_uuid)
+    group = metadata.get("group_name")
     if type(group) is str and group:
         row["GroupName"] = group
-    changed = event.metadata.get("status") or event.metadata.get("role")
+    changed = metadata.get("status") or metadata.get("role")
     if type(changed) is str and changed:
         row["NewPropertyValue"] = changed
     row["AdditionalFields"] = _additional_fields(event, with_member=False)
@@ -143,7 +129,11 @@ _FILLS: Final[Mapping[AsimSchema, Callable[[Row, CanonicalEvent], None]]] = {
 
 def _prepare(spec: ActionSpec) -> _Prepared:
     schema = spec.kind.asim_schema
+    # The per-event columns hold their place here so that a copy keeps the column order.
     constant: Row = {
+        "TimeGenerated": None,
+        "EventStartTime": None,
+        "EventEndTime": None,
         "EventCount": 1,
         "EventType": spec.kind.asim_event_type,
         "EventResult": _RESULTS[spec.outcome],
@@ -164,6 +154,8 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         constant["ObjectType"] = spec.asim_object_type
     if schema != "UserManagement":
         constant["TargetAppName"] = PRODUCT
+    constant["EventOriginalSubType"] = None
+    constant["EventOriginalUid"] = None
     return _Prepared(constant, _FILLS[schema])
 
 
@@ -173,15 +165,10 @@ _PREPARED: Final = {spec: _prepare(spec) for spec in CATALOG}
 def asim_row(event: CanonicalEvent) -> Row:
     """The row for `asim_table(event.spec)`; columns without a value are left out."""
     prepared = _PREPARED.get(event.spec) or _prepare(event.spec)
-    when = iso_utc(event.occurred_at)
-    row = {
-        "TimeGenerated": when,
-        "EventStartTime": when,
-        "EventEndTime": when,
-        **prepared.constant,
-        "EventOriginalSubType": event.event_type,
-        "EventOriginalUid": event.event_id,
-    }
+    row = prepared.constant.copy()  # a C-level copy: cheaper than rebuilding a dict per event
+    row["TimeGenerated"] = row["EventStartTime"] = row["EventEndTime"] = iso_utc(event.occurred_at)
+    row["EventOriginalSubType"] = event.event_type
+    row["EventOriginalUid"] = event.event_id
     prepared.fill(row, event)
     return row
 

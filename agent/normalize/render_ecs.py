@@ -45,6 +45,7 @@ def _prepare(spec: ActionSpec) -> _Prepared:
         event["reason"] = spec.result_detail
     event["module"] = "nordpass"
     event["dataset"] = "nordpass.activity"
+    event["id"] = None  # per event; holds its place so that a copy keeps the order
     return _Prepared(spec.name, event)
 
 
@@ -95,11 +96,13 @@ def _nordpass(event: CanonicalEvent) -> Document:
 def ecs_document(event: CanonicalEvent) -> Document:
     """The ECS document for one NordPass event."""
     prepared = _PREPARED.get(event.spec) or _prepare(event.spec)
+    event_fields = prepared.event.copy()
+    event_fields["id"] = event.event_id
     document: Document = {
         "@timestamp": iso_utc(event.occurred_at),
         "ecs": _ECS,
         "message": prepared.message,
-        "event": {**prepared.event, "id": event.event_id},
+        "event": event_fields,
         "observer": _OBSERVER,
     }
     if event.organization_uuid:

@@ -3,7 +3,8 @@
 With `orjson` installed the JSON formats serialize several times faster; without it the standard
 library's C encoder is used, built once and reused (building it is most of the cost of a
 `json.dumps` call on a small record). Both produce compact UTF-8 JSON with the same escaping, so
-output does not depend on which is present. Input that orjson refuses (lone surrogates, integers
+output does not depend on which is present, except how a float beyond 1e16 or below 1e-4 is
+spelled (`1e-07` or `1e-7`, the same number). Input orjson refuses (lone surrogates, integers
 beyond 64 bits) goes through the standard library instead of failing.
 """
 

@@ -1,7 +1,8 @@
 """Event time in the two spellings the output schemas use: ISO-8601 UTC text and epoch milliseconds.
 
 These run for every event of every destination, so the calendar part of the ISO text is memoised
-per day (events arrive in time order, so a handful of days covers a whole run).
+per day (events arrive in time order, so a handful of days covers a whole run). The memo is a
+bounded cache of a pure function: it changes no result, only the cost.
 """
 
 from __future__ import annotations

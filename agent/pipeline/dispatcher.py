@@ -132,6 +132,10 @@ class Dispatcher:
                 delay = self._after_failure(str(error), attempt, error.retry_after, fatal=False)
             except FatalError as error:
                 delay = self._after_failure(str(error), attempt, None, fatal=True)
+            except Exception as error:  # noqa: BLE001 - a connector bug must not kill delivery
+                _log.exception("destination raised an unexpected error", destination=self.name)
+                message = f"unexpected {type(error).__name__} in the connector: {error}"
+                delay = self._after_failure(message, attempt, None, fatal=True)
             else:
                 break
             if stop is None:

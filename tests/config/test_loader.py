@@ -139,7 +139,9 @@ def test_a_secret_in_a_wrongly_typed_field_never_appears_in_the_errors() -> None
 def test_unknown_destination_type_lists_the_known_ones() -> None:
     text = VALID.replace("type: file, path: ./out/events.ndjson, format: native", "type: kafka")
     problems = problems_of(text, {"ACME_TOKEN": "t"})
-    assert problems == ["destinations.local-file: unknown type; expected one of 'file', 'stdout'"]
+    assert problems == [
+        "destinations.local-file: unknown type; expected one of 'file', 'stdout', 'splunk_hec'"
+    ]
 
 
 def test_region_and_url_are_mutually_exclusive_and_one_is_required() -> None:

@@ -1,0 +1,1 @@
+"""Tests of agent.normalize, mirroring its modules; golden files under golden/."""

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests run on shared CI machines that stall at times: no per-example deadline.
+PROPERTY = settings(deadline=None)
 
 REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference"
 

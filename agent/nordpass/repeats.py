@@ -1,0 +1,85 @@
+"""Rows one pass received on more than one page, and what they call for. Pure: no I/O.
+
+Each reply is one consistent snapshot, so a pass can only over-count a row by receiving it on two
+pages, and a row it over-counts always stands in for one it missed (a full, stable pass holds
+exactly `total` rows). Two causes look alike from here:
+
+- an order that is not stable within one second (a database without a tie-breaker): the pages
+  disagree only on which rows of a second straddling their boundary come first. The rows of that
+  second are contiguous in the pass, and reading the second alone, in one page, settles it
+  (a second too large for one page cannot be settled: its rows are kept as paged);
+- page drift (a page served twice): the repeated rows are not contiguous, or do not add up once
+  their seconds are read again. The pass cannot be trusted.
+
+Genuine identical twins split by a page boundary look like the first case and cost one request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agent.nordpass.models import RawEvent
+
+__all__ = ["RepeatedRows", "find_repeats", "replace_seconds", "whole_second"]
+
+
+@dataclass(slots=True)
+class RepeatedRows:
+    """Seconds whose rows a pass received on more than one page, with the page of the first
+    repeat: `straddling` ones are settled by reading them again, `drifted` ones cannot be."""
+
+    straddling: dict[int, int] = field(default_factory=dict)
+    drifted: dict[int, int] = field(default_factory=dict)
+
+
+def find_repeats(events: Sequence[RawEvent], page_sizes: Sequence[int]) -> RepeatedRows:
+    """Classify the repeated rows of a pass whose pages held `page_sizes` rows, in order."""
+    first_page: dict[str, int] = {}
+    positions: dict[int, list[int]] = {}
+    repeated: dict[int, int] = {}
+    pages = (page for page, size in enumerate(page_sizes, start=1) for _ in range(size))
+    for position, (event, page) in enumerate(zip(events, pages, strict=True)):
+        second = event["timestamp"]
+        positions.setdefault(second, []).append(position)
+        if first_page.setdefault(json.dumps(event, sort_keys=True), page) != page:
+            repeated.setdefault(second, page)
+    found = RepeatedRows()
+    for second, page in repeated.items():
+        spread = positions[second]
+        contiguous = spread[-1] - spread[0] + 1 == len(spread)
+        (found.straddling if contiguous else found.drifted)[second] = page
+    return found
+
+
+def whole_second(events: Sequence[RawEvent], total: int, second: int) -> list[RawEvent] | None:
+    """The rows of `second` on the first page of a query around it (`events`, of `total` rows),
+    or None if the page may not hold them all. It does when the whole query fits, or when a row of
+    another second follows the second's rows: one page is one snapshot in second order, which
+    starts the result, so a block of the second that ends inside it is complete."""
+    positions = [index for index, event in enumerate(events) if event["timestamp"] == second]
+    if len(events) >= total:
+        return [events[index] for index in positions]
+    if not positions or positions[-1] - positions[0] + 1 != len(positions):
+        return None
+    if positions[-1] + 1 == len(events):
+        return None
+    return [events[index] for index in positions]
+
+
+def replace_seconds(
+    events: Sequence[RawEvent], replacements: Mapping[int, Sequence[RawEvent]]
+) -> list[RawEvent]:
+    """`events` with the rows of each replaced second swapped for its replacement rows, in
+    place of the first row of that second."""
+    result: list[RawEvent] = []
+    replaced: set[int] = set()
+    for event in events:
+        second = event["timestamp"]
+        if second not in replacements:
+            result.append(event)
+        elif second not in replaced:
+            replaced.add(second)
+            result.extend(replacements[second])
+    return result

@@ -1,0 +1,35 @@
+"""The render benchmark runs end to end and merges its figures without touching others'
+(timings themselves are never asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import render
+
+
+def test_the_benchmark_runs_every_format_on_a_few_events(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    render.main(["--events", "300", "--repeat", "1", "--privacy", "admin", "--no-write"])
+    output = capsys.readouterr().out
+    for output_format in ("native", "cef", "asim", "ocsf", "ecs"):
+        assert output_format in output
+
+
+def test_figures_replace_their_own_names_and_keep_everyone_elses(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    other = {"name": "engine.throughput", "value": 1, "unit": "x", "target": 1, "pass": True}
+    stale = {"name": "render.cef.admin.json", "value": 1, "unit": "x", "target": 1, "pass": False}
+    path.write_text(json.dumps({"figures": [other, stale]}))
+    fresh = {**stale, "value": 2, "pass": True}
+    render.merge_results([fresh], path)
+    assert json.loads(path.read_text())["figures"] == [other, fresh]
+
+
+def test_sample_events_cover_the_whole_catalog() -> None:
+    actions = {event["action"] for event in render.sample_events(5000)}
+    assert len(actions) > 100
