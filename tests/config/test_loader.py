@@ -189,5 +189,6 @@ def test_missing_file_names_the_path_and_how_to_set_it(tmp_path: Path) -> None:
 
 def test_shipped_example_configuration_is_valid() -> None:
     example = Path(__file__).parents[2] / "config" / "agent.example.yaml"
-    config = load_config(example, {"ACME_NORDPASS_TOKEN": "a", "GLOBEX_NORDPASS_TOKEN": "b"})
+    environ = {"ACME_NORDPASS_TOKEN": "a", "GLOBEX_NORDPASS_TOKEN": "b", "SPLUNK_HEC_TOKEN": "c"}
+    config = load_config(example, environ)
     assert config.tenants
