@@ -72,7 +72,7 @@ async def crash(deployment: Deployment, failpoint: str) -> Crash:
     state = deployment.snapshot()
     # Seen and logged move together: no occurrence is counted without its log row, or vice versa.
     assert state.counted == state.logged
-    # One destination, one batch at a time: committed deliveries are the file's first lines.
+    # One destination taking one batch at a time: committed deliveries are the file's first lines.
     return Crash(state, deployment.receipt().ids[state.committed : deployment.line_count()])
 
 
@@ -118,7 +118,8 @@ async def kill_at_random_moments(
         )
         kills.append(last)
         assert state.counted == state.logged, kills
-        # At most one batch in flight: the dispatcher commits each before it sends the next.
+        # The file destination takes one batch at a time (max_in_flight = 1): at most one batch
+        # can have reached the receiver without its offset committed.
         assert 0 <= last.uncommitted <= deployment.batch_max_events, kills
     return kills, False
 
