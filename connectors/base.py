@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-__all__ = ["DeliveryReport", "Destination", "DestinationSettings", "Health", "OutboundEvent"]
+from agent.normalize.privacy import PrivacyConfigError, PrivacyProfile
+
+__all__ = [
+    "DeliveryReport",
+    "Destination",
+    "DestinationSettings",
+    "Health",
+    "OutboundEvent",
+    "PrivacySettings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +65,31 @@ class DestinationSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     tenant_overrides: ClassVar[frozenset[str]] = frozenset()
+
+
+class PrivacySettings(BaseModel):
+    """A destination's `privacy:` block: what of each event it may see. `full` forwards all;
+    `admin` removes item names and types (what a NordPass Admin sees); `pseudonymize` replaces
+    emails and item names by a keyed HMAC, stable per tenant; `drop_fields` removes dotted paths."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["full", "admin", "pseudonymize"] = "full"
+    pseudonymize_key: Annotated[SecretStr, Field(min_length=1)] | None = None
+    drop_fields: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _valid_profile(self) -> PrivacySettings:
+        try:
+            self.profile()
+        except PrivacyConfigError as error:
+            raise ValueError("; ".join(error.problems)) from None
+        return self
+
+    def profile(self) -> PrivacyProfile:
+        key = self.pseudonymize_key
+        return PrivacyProfile.from_config(
+            self.mode,
+            drop_fields=self.drop_fields,
+            pseudonymize_key=None if key is None else key.get_secret_value(),
+        )

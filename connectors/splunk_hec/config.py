@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
-from connectors.base import DestinationSettings
+from connectors.base import DestinationSettings, PrivacySettings
 
 __all__ = ["EVENT_PATH", "SplunkHecConfig", "TenantOverride", "default_sourcetype"]
 
@@ -47,6 +47,7 @@ class TenantOverride(BaseModel):
     sourcetype: MetadataText | None = None
     source: MetadataText | None = None
     token: Annotated[SecretStr, Field(min_length=1)] | None = None
+    privacy: PrivacySettings | None = None
 
 
 class SplunkHecConfig(DestinationSettings):
@@ -59,6 +60,7 @@ class SplunkHecConfig(DestinationSettings):
     url: Annotated[str, Field(pattern=r"^https?://[^/]+")]
     token: Annotated[SecretStr, Field(min_length=1)]
     format: Literal["native", "cef"] = "native"
+    privacy: PrivacySettings = PrivacySettings()
     index: IndexName | None = None  # None: the token's default index
     sourcetype: MetadataText | None = None  # None: nordpass:activity (or :cef)
     source: MetadataText | None = None  # None: nordpass:<tenant>

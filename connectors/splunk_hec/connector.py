@@ -50,7 +50,10 @@ class SplunkHecDestination:
         self._config = config
         clock = clock or SystemClock()
         self._writer = EnvelopeWriter(
-            config, _validated(name, overrides or {}), Formatter(config.format), default_codec()
+            config,
+            _validated(name, overrides or {}),
+            Formatter(config.format, config.privacy.profile()),
+            default_codec(),
         )
         self._client = HecClient(config, clock=clock, transport=transport)
         self._context = DeliveryContext(

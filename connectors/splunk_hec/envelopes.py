@@ -26,6 +26,7 @@ class Route:
 
     token_slot: int
     metadata: bytes
+    formatter: Formatter
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,6 @@ class EnvelopeWriter:
         self._config = config
         self._overrides = overrides
         self._formatter = formatter
-        self._render = formatter.renderer.render
         self._dumps = codec.dumps
         self.tokens: list[SecretStr] = [config.token]
         self.token_tenants: dict[int, list[str]] = {}
@@ -83,7 +83,10 @@ class EnvelopeWriter:
             for key, value in metadata.items()
             if value is not None
         )
-        return Route(self._token_slot(tenant, override.token), fragment)
+        formatter = self._formatter
+        if override.privacy is not None:  # this tenant's own privacy profile
+            formatter = Formatter(config.format, override.privacy.profile())
+        return Route(self._token_slot(tenant, override.token), fragment, formatter)
 
     def _token_slot(self, tenant: str, token: SecretStr | None) -> int:
         """Requests go per distinct token; tenants overriding it with the same value share one."""
@@ -101,7 +104,7 @@ class EnvelopeWriter:
 
     def envelope(self, event: OutboundEvent, position: int) -> Envelope:
         route = self.route(event.tenant)
-        canonical = self._formatter.canonical(
+        canonical = route.formatter.canonical(
             event.raw, tenant=event.tenant, event_id=event.event_id
         )
         fields = {"event_id": event.event_id, "tenant": event.tenant}
@@ -114,7 +117,7 @@ class EnvelopeWriter:
                 b",",
                 route.metadata,
                 b'"event":',
-                self._dumps(self._render(canonical)),
+                self._dumps(route.formatter.renderer.render(canonical)),
                 b',"fields":',
                 self._dumps(fields),
                 b"}\n",
