@@ -76,8 +76,9 @@ def test_it_joins_the_destination_union() -> None:
     assert isinstance(parsed, SplunkHecConfig)
 
 
-def test_index_sourcetype_source_and_token_may_be_overridden_per_tenant() -> None:
-    assert override_keys_for_type("splunk_hec") == {"index", "sourcetype", "source", "token"}
+def test_index_sourcetype_source_token_and_privacy_may_be_overridden_per_tenant() -> None:
+    expected = {"index", "sourcetype", "source", "token", "privacy"}
+    assert override_keys_for_type("splunk_hec") == expected
 
 
 async def test_the_registry_builds_it_with_tenant_overrides() -> None:
