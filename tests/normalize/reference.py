@@ -8,6 +8,7 @@ CI alike; tests needing it skip with a clear reason when it is absent.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,12 @@ from hypothesis import settings
 # Property tests run on shared CI machines that stall at times: no per-example deadline.
 PROPERTY = settings(deadline=None)
 
-REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference"
+# The reference facts live beside the repository (`../shared/reference`, also in CI); another
+# location can be named with NORDPASS_REFERENCE_DIR. Tests fail, never skip, without them.
+REFERENCE = Path(
+    os.environ.get("NORDPASS_REFERENCE_DIR")
+    or Path(__file__).parents[2] / ".." / "shared" / "reference"
+)
 
 # ASIM allowed values (Microsoft's schema docs; siem-targets.md).
 ASIM_EVENT_TYPES = {
@@ -101,7 +107,10 @@ CIM_CHANGE_ACTIONS = {
 def reference_file(name: str) -> Path:
     path = REFERENCE / name
     if not path.exists():
-        pytest.skip(f"reference file {name} not found beside the repository ({REFERENCE})")
+        pytest.fail(
+            f"reference file {name} not found in {REFERENCE}: put shared/reference beside the "
+            "repository or set NORDPASS_REFERENCE_DIR"
+        )
     return path
 
 
