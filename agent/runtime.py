@@ -275,7 +275,7 @@ class Agent:
             _log.warning("destination detached: backlog full; its gap will be re-fetched",
                          tenant=name, destination=destination, backlog=backlog,
                          gap=None if gap is None else (gap.start, gap.end))  # fmt: skip
-        size = self.store.database.size_bytes()
+        size = self.store.size_bytes()
         if size > self.config.max_state_bytes:
             _log.warning("polling paused: state file over max_state_bytes", tenant=name,
                          size=size, limit=self.config.max_state_bytes)  # fmt: skip
@@ -287,7 +287,7 @@ class Agent:
         removed = self.store.outbox.prune()
         ttl = self.config.dead_letter_ttl.total_seconds()
         expired = self.store.dead_letters.expire(self._clock.now() - ttl)
-        self.store.database.checkpoint()
+        self.store.checkpoint()
         if removed or expired:
             _log.debug("housekeeping", log_rows_removed=removed, dead_letters_expired=expired)
 

@@ -18,7 +18,7 @@ from agent.clock import Clock
 from agent.errors import FatalError, RetryableError
 from agent.pipeline.cursor import slices
 from agent.pipeline.sync import TenantSync
-from agent.state import SqliteStateStore
+from agent.state import StateStore
 
 __all__ = ["SliceOutcome", "Slicer", "uncovered"]
 
@@ -55,7 +55,7 @@ def uncovered(start: int, end: int, done: list[tuple[int, int]]) -> list[tuple[i
 class Slicer:
     def __init__(
         self,
-        store: SqliteStateStore,
+        store: StateStore,
         clock: Clock,
         *,
         slice_seconds: int = 86400,

@@ -23,7 +23,7 @@ import structlog
 from agent.clock import Clock
 from agent.errors import FatalError, RetryableError
 from agent.failpoints import Failpoints
-from agent.state import LogRow, Outbox
+from agent.state import LogRow, OutboxStore
 from connectors.base import DeliveryReport, Destination, OutboundEvent
 
 __all__ = ["DispatchPolicy", "Dispatcher"]
@@ -45,7 +45,7 @@ class Dispatcher:
     def __init__(
         self,
         destination: Destination,
-        outbox: Outbox,
+        outbox: OutboxStore,
         *,
         clock: Clock,
         policy: DispatchPolicy | None = None,

@@ -26,7 +26,7 @@ from agent.nordpass.models import PassResult
 from agent.pipeline.cursor import BoundKnowledge, halves, plan_cycle
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.occurrences import new_occurrences, observe
-from agent.state import LogEntry, SqliteStateStore
+from agent.state import LogEntry, StateStore
 
 __all__ = ["CycleReport", "SourceReader", "TenantSettings", "TenantSync", "WindowOutcome"]
 
@@ -74,7 +74,7 @@ class TenantSync:
         settings: TenantSettings,
         *,
         source: SourceReader,
-        store: SqliteStateStore,
+        store: StateStore,
         identity: EventIdentity,
         clock: Clock,
         notify: Callable[[str], None] = lambda tenant: None,

@@ -1,6 +1,7 @@
 """Durable agent state (SQLite): event-id key, watermarks, fingerprint counts, the event log with
 per-destination offsets, dead letters and backfill progress."""
 
+from agent.state.base import DeadLetterStore, OutboxStore, StateStore
 from agent.state.database import Database, StateLockedError
 from agent.state.dead_letters import DeadLetters
 from agent.state.outbox import DeadLetter, Gap, LogRow, Outbox
@@ -11,11 +12,14 @@ __all__ = [
     "SCHEMA_VERSION",
     "Database",
     "DeadLetter",
+    "DeadLetterStore",
     "DeadLetters",
     "Gap",
     "LogEntry",
     "LogRow",
     "Outbox",
+    "OutboxStore",
     "SqliteStateStore",
     "StateLockedError",
+    "StateStore",
 ]

@@ -35,6 +35,12 @@ class SqliteStateStore:
     def close(self) -> None:
         self.database.close()
 
+    def size_bytes(self) -> int:
+        return self.database.size_bytes()
+
+    def checkpoint(self) -> None:
+        self.database.checkpoint()
+
     def meta_value(self, key: str) -> bytes | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
