@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from agent.clock import SystemClock
 from agent.config.model import AgentConfig
 from agent.errors import AgentError
-from agent.nordpass.client import ActivityClient
 from agent.nordpass.http import HttpClientPool
 from agent.nordpass.retry import RetryPolicy
+from agent.runtime import activity_client
 from connectors import build_destination
 
 __all__ = ["ConnectivityReport", "check_connectivity"]
@@ -34,14 +34,10 @@ async def check_connectivity(config: AgentConfig) -> ConnectivityReport:
     clock = SystemClock()
     async with HttpClientPool() as pool:
         for name, tenant in config.tenants.items():
-            source = tenant.nordpass
-            client = ActivityClient(
+            client = activity_client(
                 name,
-                source.endpoint,
-                source.token,
-                http=pool.client_for(
-                    proxy=source.proxy, ca_file=source.ca_file, verify=source.verify_tls
-                ),
+                tenant.nordpass,
+                pool=pool,
                 retry=RetryPolicy.from_clock(clock, attempts=2, max_delay=2.0),
             )
             now = math.floor(clock.now())

@@ -18,7 +18,7 @@ from types import TracebackType
 import structlog
 
 from agent.clock import Clock
-from agent.config.model import AgentConfig
+from agent.config.model import AgentConfig, NordPassSource
 from agent.errors import AgentError, FatalError
 from agent.failpoints import Failpoints
 from agent.nordpass.client import ActivityClient
@@ -32,7 +32,7 @@ from agent.pipeline.sync import TenantSettings, TenantSync
 from agent.state import SqliteStateStore
 from connectors import Destination, build_destination
 
-__all__ = ["Agent", "BackfillReport", "TenantOutcome"]
+__all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
 
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
@@ -57,6 +57,30 @@ class BackfillReport:
     @property
     def complete(self) -> bool:
         return all(outcome.error is None for outcome in self.tenants)
+
+
+def activity_client(
+    name: str,
+    source: NordPassSource,
+    *,
+    pool: HttpClientPool,
+    retry: RetryPolicy,
+    per_page: int = 100,
+    pacer: RequestPacer | None = None,
+    failpoints: Failpoints | None = None,
+) -> ActivityClient:
+    """The API client for one tenant's `nordpass:` settings, on the process's shared pools."""
+    return ActivityClient(
+        name,
+        source.endpoint,
+        source.token,
+        http=pool.client_for(proxy=source.proxy, ca_file=source.ca_file, verify=source.verify_tls),
+        retry=retry,
+        per_page=per_page,
+        pacer=pacer,
+        failpoints=failpoints,
+        timeout=source.timeout.total_seconds(),
+    )
 
 
 class Agent:
@@ -158,18 +182,14 @@ class Agent:
         tenant = self.config.tenants[name]
         defaults = self.config.defaults
         source = tenant.nordpass
-        client = ActivityClient(
+        client = activity_client(
             name,
-            source.endpoint,
-            source.token,
-            http=self._http.client_for(
-                proxy=source.proxy, ca_file=source.ca_file, verify=source.verify_tls
-            ),
+            source,
+            pool=self._http,
             retry=RetryPolicy.from_clock(self._clock),
             per_page=tenant.page_size or defaults.page_size,
             pacer=RequestPacer(source.requests_per_second, clock=self._clock),
             failpoints=self._failpoints,
-            timeout=source.timeout.total_seconds(),
         )
         settings = TenantSettings(
             name=name,

@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.clock import Clock
+from agent.local_server import start_site
 from agent.nordpass.emulator.faults import (
     BODY_FAULTS,
     GATEWAY_FAULTS,
@@ -162,19 +163,10 @@ class NordPassEmulator:
         app.on_response_prepare.append(self._stamp_date)
         # Held replies are released on stop, so a short shutdown grace is enough.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        base_url = await start_site(runner, host, port, ssl_context)
         self._stopping = asyncio.Event()
         self._runner = runner
-        bound_port = runner.addresses[0][1]
-        scheme = "https" if ssl_context is not None else "http"
-        shown_host = f"[{host}]" if ":" in host else host
-        self._url = f"{scheme}://{shown_host}:{bound_port}{QUERY_PATH}"
+        self._url = f"{base_url}{QUERY_PATH}"
         return self._url
 
     async def stop(self) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from agent.local_server import start_site
 from connectors.splunk_hec.emulator.channels import AckLedger, is_channel_id
 from connectors.splunk_hec.emulator.intake import Rejection, TokenDefaults, read_envelopes
 from connectors.splunk_hec.emulator.knobs import Fault, FaultKind, HecKnobs, roll_fault
@@ -168,16 +169,8 @@ class HecEmulator:
         app.router.add_get("/services/collector/health/1.0", self._health)
         # Bodies stay as sent: the size limit applies to wire bytes, and gzip is decoded here.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, auto_decompress=False)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        self._url = await start_site(runner, host, port, ssl_context)
         self._runner = runner
-        scheme = "https" if ssl_context is not None else "http"
-        self._url = f"{scheme}://{host}:{runner.addresses[0][1]}"
         return self._url
 
     async def stop(self) -> None:
