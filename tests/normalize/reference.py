@@ -20,11 +20,14 @@ from hypothesis import settings
 # Property tests run on shared CI machines that stall at times: no per-example deadline.
 PROPERTY = settings(deadline=None)
 
-# The reference facts live beside the repository (`../shared/reference`, also in CI); another
-# location can be named with NORDPASS_REFERENCE_DIR. Tests fail, never skip, without them.
+# The reference facts: the shared copy beside the repository when it is there (in CI too), else
+# NORDPASS_REFERENCE_DIR, else the copy kept in tests/fixtures/reference (a test checks the two
+# agree whenever both exist), so a clone anywhere runs every test. Tests fail, never skip.
+SHARED_REFERENCE = Path(__file__).parents[2] / ".." / "shared" / "reference"
+FIXTURE_REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference"
 REFERENCE = Path(
     os.environ.get("NORDPASS_REFERENCE_DIR")
-    or Path(__file__).parents[2] / ".." / "shared" / "reference"
+    or (SHARED_REFERENCE if SHARED_REFERENCE.is_dir() else FIXTURE_REFERENCE)
 )
 
 # ASIM allowed values (Microsoft's schema docs; siem-targets.md).
