@@ -362,10 +362,11 @@ class Agent:
         for name in targets:
             dispatcher = self.dispatchers[name]
             while self.store.outbox.backlog(tenant, name):
-                if dispatcher.fatal or self._stop.is_set():
+                failure = dispatcher.failure_for(tenant)
+                if failure is not None or self._stop.is_set():
                     problems.append(
                         f"destination {name!r} holds {self.store.outbox.backlog(tenant, name)} "
-                        f"undelivered events: {dispatcher.failure or 'stopped'}"
+                        f"undelivered events: {failure or 'stopped'}"
                     )
                     break
                 await asyncio.sleep(_DRAIN_CHECK_SECONDS)

@@ -3,7 +3,9 @@
 The engine hands a connector `OutboundEvent`s (raw NordPass event plus its stable id and tenant);
 the connector renders them in its configured format, delivers, and says what happened. Failures are
 raised as the classes in `agent.errors`: RetryableError (try the batch later), FatalError (stop this
-destination, keep its backlog). Single undeliverable events come back in `DeliveryReport.poisoned`.
+destination, keep its backlog). Single undeliverable events come back in `DeliveryReport.poisoned`;
+a configuration error that concerns only some tenants (a token or index set for one tenant) comes
+back in `DeliveryReport.held`, so the other tenants' events keep flowing.
 """
 
 from __future__ import annotations
@@ -35,10 +37,14 @@ class OutboundEvent:
 
 @dataclass(slots=True)
 class DeliveryReport:
-    """`delivered` events are confirmed by the destination; `poisoned` maps batch index → reason."""
+    """`delivered` events are confirmed by the destination; `poisoned` maps batch index → reason.
+    `held` maps tenant → reason for tenants whose events in the batch were not delivered because
+    of a fatal error of their own: they stay in the backlog and are retried on the slow schedule
+    of fatal errors."""
 
     delivered: int
     poisoned: dict[int, str] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,8 @@ class Destination(Protocol):
     name: str
     # Batches the dispatcher may have under way at once (1: strictly one after the other).
     max_in_flight: int
+    # Seconds the dispatcher may wait for a fuller batch before sending a partial one (0: never).
+    linger: float
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport: ...
 

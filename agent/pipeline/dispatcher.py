@@ -4,8 +4,13 @@ batches, and commits the offsets only after the destination confirmed.
 Woken by an in-process notification when events are appended, never by polling the database.
 Retryable failures back off (exponential, full jitter, the peer's Retry-After); a fatal one is
 logged loudly once, keeps the backlog and is retried on a slow schedule, so fixing the token or
-index resumes delivery without a restart. Events a destination calls undeliverable become dead
-letters in the same transaction that moves the offset past them.
+index resumes delivery without a restart. A fatal error of one tenant's own (a token or index set
+for it alone) holds back only that tenant: its offset stays, its backlog is left out of batches
+until the slow retry, and the other tenants keep flowing. Events a destination calls undeliverable
+become dead letters in the same transaction that moves the offset past them.
+
+A batch smaller than `batch_max_events` may wait up to the destination's `linger` for more events
+(from any tenant), so trickling tenants share requests instead of each sending its own.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -65,6 +71,23 @@ class Dispatcher:
         self.failure: str | None = None
         self.fatal: bool = False
         self.sent_batches = 0
+        self._holds: dict[str, _Hold] = {}
+        self._retrying: set[str] = set()  # released holds not yet confirmed
+        self._rewind = False  # released rows lie behind what was handed out: read again
+        self._linger_until: float | None = None
+
+    @property
+    def held_tenants(self) -> dict[str, str]:
+        """Tenants this destination refuses for a reason of their own, with the reason."""
+        return {tenant: hold.reason for tenant, hold in self._holds.items()}
+
+    def failure_for(self, tenant: str) -> str | None:
+        """Why `tenant`'s events cannot be delivered for now (a fatal error of the destination or
+        of the tenant's own settings), or None."""
+        if self.fatal:
+            return self.failure
+        hold = self._holds.get(tenant)
+        return None if hold is None else hold.reason
 
     def wake(self) -> None:
         self._wake.set()
@@ -75,25 +98,32 @@ class Dispatcher:
         contiguous prefix only, so a crash never skips an unconfirmed batch."""
         in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]] = deque()
         last_seq = 0
+        limit = self._policy.batch_max_events
         try:
             while not stop.is_set():
-                while len(in_flight) < max(1, self.destination.max_in_flight):
-                    rows = self._outbox.pending(
-                        self.name, self._policy.batch_max_events, after=last_seq
-                    )
+                self._release_due_holds()
+                if self._rewind and not in_flight:
+                    last_seq, self._rewind = 0, False
+                lingering = False
+                while not self._rewind and len(in_flight) < max(1, self.destination.max_in_flight):
+                    rows = self._pending(limit, after=last_seq)
                     if not rows:
                         break
+                    if len(rows) < limit and self._lingers():
+                        lingering = True
+                        break
+                    self._linger_until = None
                     last_seq = rows[-1].seq
                     in_flight.append((rows, asyncio.create_task(self._send(rows, stop))))
                 if not in_flight:
                     self._wake.clear()
-                    if not self._outbox.pending(self.name, 1, after=last_seq):
-                        await _first_of(
-                            stop.wait(), self._wake.wait(), within=self._policy.idle_wait
-                        )
+                    if lingering or self._rewind or not self._pending(1, after=last_seq):
+                        await _first_of(stop.wait(), self._wake.wait(), within=self._idle_wait())
                     continue
                 await asyncio.wait(
-                    [task for _, task in in_flight], return_when=asyncio.FIRST_COMPLETED
+                    [task for _, task in in_flight],
+                    timeout=self._idle_wait() if lingering or self._holds else None,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
                 while in_flight and in_flight[0][1].done():
                     rows, task = in_flight.popleft()
@@ -105,6 +135,29 @@ class Dispatcher:
             for _, task in in_flight:
                 task.cancel()
             await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
+
+    def _pending(self, limit: int, *, after: int) -> list[LogRow]:
+        return self._outbox.pending(self.name, limit, after=after, excluding=tuple(self._holds))
+
+    def _lingers(self) -> bool:
+        """Whether a partial batch should wait a little longer for more events."""
+        linger = self.destination.linger
+        if linger <= 0:
+            return False
+        now = time.monotonic()
+        if self._linger_until is None:
+            self._linger_until = now + linger
+        return now < self._linger_until
+
+    def _idle_wait(self) -> float:
+        """How long nothing needs doing: until a lingering batch is due or a hold is retried."""
+        wait = self._policy.idle_wait
+        if self._linger_until is not None:
+            wait = min(wait, self._linger_until - time.monotonic())
+        if self._holds:
+            due = min(hold.until for hold in self._holds.values())
+            wait = min(wait, due - self._clock.now())
+        return max(0.001, wait)
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> bool | None:
         """Send the oldest batch, retrying until it is confirmed or `stop` is set.
@@ -145,16 +198,54 @@ class Dispatcher:
         return _Sent(report, attempt)
 
     def _commit(self, rows: list[LogRow], sent: _Sent) -> None:
+        """Move the offsets over what the destination confirmed or dead-lettered. Rows of held
+        tenants stay: their offsets do not move, even for rows another batch got through while
+        the hold was on (those are sent again once the hold is lifted)."""
         self._failpoints.hit("after_send")
-        dead = {rows[index].seq: reason for index, reason in sent.report.poisoned.items()}
+        for tenant, reason in sent.report.held.items():
+            self._hold(tenant, reason)
+        if self._holds:
+            settled = [index for index, row in enumerate(rows) if row.tenant not in self._holds]
+            poisoned = sent.report.poisoned
+            dead = {rows[i].seq: poisoned[i] for i in settled if i in poisoned}
+            rows = [rows[index] for index in settled]
+        else:
+            dead = {rows[index].seq: reason for index, reason in sent.report.poisoned.items()}
         self._outbox.confirm(self.name, rows, dead, attempts=sent.attempts, now=self._clock.now())
         self.sent_batches += 1
         if self.failure is not None:
             _log.warning("destination recovered", destination=self.name)
             self.failure, self.fatal = None, False
+        tenants = {row.tenant for row in rows}
+        for tenant in self._retrying & tenants:
+            _log.warning("destination accepts the tenant's events again", destination=self.name,
+                         tenant=tenant)  # fmt: skip
+        self._retrying -= tenants
         if self._on_delivered is not None:
-            for tenant in {row.tenant for row in rows}:
+            for tenant in tenants:
                 self._on_delivered(self.name, tenant)
+
+    def _hold(self, tenant: str, reason: str) -> None:
+        """Leave `tenant` out until the slow retry; log loudly when the reason is new."""
+        previous = self._holds.get(tenant)
+        if previous is None or previous.reason != reason:
+            _log.error(
+                "destination refuses this tenant's events; its backlog is kept",
+                destination=self.name,
+                tenant=tenant,
+                error=reason,
+                retry_in_seconds=self._policy.fatal_retry_interval,
+            )
+        until = self._clock.now() + self._policy.fatal_retry_interval
+        self._holds[tenant] = _Hold(reason, until)
+        self._retrying.discard(tenant)
+
+    def _release_due_holds(self) -> None:
+        now = self._clock.now()
+        for tenant in [tenant for tenant, hold in self._holds.items() if hold.until <= now]:
+            del self._holds[tenant]
+            self._retrying.add(tenant)
+            self._rewind = True
 
     def _after_failure(
         self, message: str, attempt: int, retry_after: float | None, *, fatal: bool
@@ -175,6 +266,12 @@ class Dispatcher:
             return min(retry_after, self._policy.retry_after_cap)
         ceiling = min(self._policy.max_delay, self._policy.base_delay * 2 ** (attempt - 1))
         return float(self._jitter() * ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hold:
+    reason: str
+    until: float  # clock time of the next attempt
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ the same tests in `tests/state/`. The pipeline depends on these protocols, not o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from agent.state.outbox import DeadLetter, Gap, LogRow
@@ -20,7 +20,14 @@ class OutboxStore(Protocol):
     """The delivery side of the event log: backlogs and offsets per destination."""
 
     def set_routes(self, routes: Mapping[str, Sequence[str]]) -> None: ...
-    def pending(self, destination: str, limit: int, *, after: int = 0) -> list[LogRow]: ...
+    def pending(
+        self,
+        destination: str,
+        limit: int,
+        *,
+        after: int = 0,
+        excluding: Collection[str] = (),
+    ) -> list[LogRow]: ...
     def confirm(
         self,
         destination: str,

@@ -7,7 +7,8 @@ with any dead letters of that batch. Rows behind every destination's offset are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from agent.state.database import Database
@@ -15,6 +16,18 @@ from agent.state.database import Database
 __all__ = ["DeadLetter", "Gap", "LogRow", "Outbox"]
 
 _PRUNE_CHUNK = 5000
+_PENDING = (
+    "SELECT l.seq, l.tenant, l.event_id, l.second, l.raw FROM event_log l "
+    "JOIN offsets o ON o.tenant = l.tenant AND o.destination = ? "
+    "WHERE l.seq > o.seq AND l.seq > ? AND (l.target IS NULL OR l.target = ?) "
+    "ORDER BY l.seq LIMIT ?"
+)
+_PENDING_EXCLUDING = (  # the same, leaving out the tenants of a JSON array
+    "SELECT l.seq, l.tenant, l.event_id, l.second, l.raw FROM event_log l "
+    "JOIN offsets o ON o.tenant = l.tenant AND o.destination = ? "
+    "WHERE l.seq > o.seq AND l.seq > ? AND (l.target IS NULL OR l.target = ?) "
+    "AND l.tenant NOT IN (SELECT value FROM json_each(?)) ORDER BY l.seq LIMIT ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,16 +81,22 @@ class Outbox:
                     (tenant, name, tenant),
                 )
 
-    def pending(self, destination: str, limit: int, *, after: int = 0) -> list[LogRow]:
-        """The oldest rows this destination has not confirmed, across all its tenants, above
-        sequence number `after` (the newest row already handed out in flight)."""
-        rows = self._db.execute(
-            "SELECT l.seq, l.tenant, l.event_id, l.second, l.raw FROM event_log l "
-            "JOIN offsets o ON o.tenant = l.tenant AND o.destination = ? "
-            "WHERE l.seq > o.seq AND l.seq > ? AND (l.target IS NULL OR l.target = ?) "
-            "ORDER BY l.seq LIMIT ?",
-            (destination, after, destination, limit),
-        )
+    def pending(
+        self,
+        destination: str,
+        limit: int,
+        *,
+        after: int = 0,
+        excluding: Collection[str] = (),
+    ) -> list[LogRow]:
+        """The oldest rows this destination has not confirmed, across all its tenants but those
+        `excluding` names, above sequence number `after` (the newest row already handed out)."""
+        query = _PENDING
+        parameters: tuple[object, ...] = (destination, after, destination, limit)
+        if excluding:
+            query = _PENDING_EXCLUDING
+            parameters = (destination, after, destination, json.dumps(list(excluding)), limit)
+        rows = self._db.execute(query, parameters)
         return [LogRow(int(s), t, e, int(sec), bytes(raw)) for s, t, e, sec, raw in rows]
 
     def confirm(

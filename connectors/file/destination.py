@@ -57,6 +57,7 @@ def repair_partial_line(path: Path) -> int:
 
 class FileDestination:
     max_in_flight = 1  # lines are appended in log order
+    linger = 0.0  # a local write costs the same for one line or many
 
     def __init__(self, name: str, config: FileDestinationConfig) -> None:
         self.name = name
@@ -109,6 +110,7 @@ class FileDestination:
 
 class StdoutDestination:
     max_in_flight = 1
+    linger = 0.0
 
     def __init__(self, name: str, config: StdoutDestinationConfig, stream: IO[bytes] | None = None):
         self.name = name

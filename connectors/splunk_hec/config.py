@@ -75,6 +75,9 @@ class SplunkHecConfig(DestinationSettings):
     # Cap on the uncompressed body of one request; the wire size is never larger.
     batch_max_bytes: Annotated[int, Field(ge=1024, le=800 * 1024 * 1024)] = 1_000_000
     batch_max_events: Annotated[int, Field(ge=1)] | None = None  # per request
+    # How long a partial batch may wait for more events (from any tenant) before it is sent:
+    # fewer, fuller requests when many tenants trickle, at most this much added latency.
+    linger: Duration = timedelta(seconds=1)
     max_in_flight: Annotated[int, Field(ge=1, le=64)] = 4
     indexer_ack: bool = False
     ack_timeout: Duration = timedelta(minutes=5)
@@ -90,6 +93,8 @@ class SplunkHecConfig(DestinationSettings):
             raise ValueError("ack_poll_interval must be positive")
         if self.ack_timeout < self.ack_poll_interval:
             raise ValueError("ack_timeout must be at least ack_poll_interval")
+        if not timedelta(0) <= self.linger <= timedelta(minutes=1):
+            raise ValueError("linger must be between 0 and 1 minute")
         return self
 
     @property

@@ -26,7 +26,7 @@ from connectors.splunk_hec.config import SplunkHecConfig, TenantOverride
 from connectors.splunk_hec.delivery import BatchDelivery, DeliveryContext, HecStats
 from connectors.splunk_hec.envelopes import Envelope, EnvelopeWriter
 from connectors.splunk_hec.ordering import PostingOrder
-from connectors.splunk_hec.outcomes import DELIVERED, Outcomes
+from connectors.splunk_hec.outcomes import DELIVERED, Held, Outcomes
 from connectors.splunk_hec.replies import Action, HecReply
 
 __all__ = ["SplunkHecDestination"]
@@ -47,11 +47,13 @@ class SplunkHecDestination:
     ) -> None:
         self.name = name
         self.max_in_flight = config.max_in_flight
+        self.linger = config.linger.total_seconds()
         self._config = config
         clock = clock or SystemClock()
+        validated = _validated(name, overrides or {})
         self._writer = EnvelopeWriter(
             config,
-            _validated(name, overrides or {}),
+            validated,
             Formatter(config.format, config.privacy.profile()),
             default_codec(),
         )
@@ -68,6 +70,7 @@ class SplunkHecDestination:
             outcomes=Outcomes(),
             slots=asyncio.Semaphore(config.max_in_flight),
             order=PostingOrder(clock),
+            own_index=frozenset(tenant for tenant, values in validated.items() if values.index),
         )
         for slot in range(len(self._writer.tokens)):  # every token is known from the overrides
             self._channel(slot)
@@ -104,14 +107,20 @@ class SplunkHecDestination:
             first = batch[0]
             await BatchDelivery(self._context).run((first.tenant, first.event_id), unsettled)
         poisoned: dict[int, str] = {}
+        held: dict[str, str] = {}
+        undelivered = 0
         for position, event in enumerate(batch):
             reason = outcomes.get((event.tenant, event.event_id))
             if reason is None:  # the delivery settles every envelope or raises
                 raise RuntimeError(f"event {event.event_id} left unsettled")
-            if reason != DELIVERED:
+            if isinstance(reason, Held):
+                held.setdefault(event.tenant, reason.reason)
+                undelivered += 1
+            elif reason != DELIVERED:
                 poisoned[position] = reason
+                undelivered += 1
         outcomes.forget((event.tenant, event.event_id) for event in batch)
-        return DeliveryReport(delivered=len(batch) - len(poisoned), poisoned=poisoned)
+        return DeliveryReport(delivered=len(batch) - undelivered, poisoned=poisoned, held=held)
 
     async def check(self) -> Health:
         """HEC answers its health endpoint, and accepts every token (and acks, when enabled)."""

@@ -5,6 +5,10 @@ request confirmed by its ackId or sent again.
 Requests are posted one after another, so HEC receives each token's events in batch order; with
 acks several requests wait for their acknowledgement at once (up to `max_in_flight` across every
 batch in progress). What one reply means is decided by the reply table in `replies`, nowhere else.
+
+A fatal reply stops the whole destination, unless it is about a token or an index that only some
+tenants use (set in their overrides): then only those tenants' events are held back, and the
+other tenants' events in the same batch are delivered.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from connectors.splunk_hec.client import HecClient
 from connectors.splunk_hec.config import SplunkHecConfig
 from connectors.splunk_hec.envelopes import Envelope, cut_requests
 from connectors.splunk_hec.ordering import PostingOrder
-from connectors.splunk_hec.outcomes import DELIVERED, Outcomes
-from connectors.splunk_hec.replies import Action, HecReply
+from connectors.splunk_hec.outcomes import DELIVERED, Held, Outcomes
+from connectors.splunk_hec.replies import Action, HecReply, Scope
 
 __all__ = ["BatchDelivery", "DeliveryContext", "HecStats"]
 
@@ -47,6 +51,7 @@ class HecStats:
     delivered: int = 0
     poisoned: int = 0
     fatal_errors: int = 0
+    held: int = 0  # events held back by a fatal error of their tenant's own token or index
 
 
 @dataclass(slots=True)
@@ -64,6 +69,7 @@ class DeliveryContext:
     outcomes: Outcomes
     slots: asyncio.Semaphore  # requests posted and not yet acknowledged
     order: PostingOrder
+    own_index: frozenset[str] = frozenset()  # tenants whose overrides name their own index
     stats: HecStats = field(default_factory=HecStats)
     max_request_bytes: int = 0
 
@@ -132,6 +138,8 @@ class BatchDelivery:
                 return await self._split(part, len(body), reply)
             if action is Action.NEW_CHANNEL:
                 channel.reset()
+            elif action is Action.FATAL:
+                return await self._refused(part, reply)
             elif action is not Action.RETRY:
                 raise self._fatal(slot, reply.describe())
             attempt += 1
@@ -147,12 +155,38 @@ class BatchDelivery:
             self._delivered(part)
             return []
         if reply.ack_id is None:
-            raise self._fatal(
-                part[0].token_slot,
+            detail = (
                 "HEC accepted a request without an ackId: indexer acknowledgement is off on the "
-                "token; enable it there or set indexer_ack: false",
+                "token; enable it there or set indexer_ack: false"
             )
+            slot = part[0].token_slot
+            if slot == 0:
+                raise self._fatal(slot, detail)
+            # Its events are indexed, but unconfirmed: held back and sent again later, when
+            # acknowledgement is on.
+            self._hold(part, self._message(slot, detail))
+            return []
         return [_Pending(part, channel.expect(reply.ack_id))]
+
+    async def _refused(self, part: list[Envelope], reply: HecReply) -> list[_Pending]:
+        """A fatal reply. About a token some tenants have of their own (not the destination's),
+        or about an index a tenant set for itself: those tenants' events are held back and the
+        rest goes on. Anything else stops the destination."""
+        slot, scope = part[0].token_slot, reply.rule.scope
+        message = self._message(slot, reply.describe())
+        if scope is Scope.TOKEN and slot != 0:
+            self._hold(part, message)
+            return []
+        culprit = reply.invalid_event_number
+        if scope is Scope.INDEX and culprit is not None and 0 <= culprit < len(part):
+            tenant = part[culprit].tenant
+            if tenant in self._context.own_index:
+                self._delivered(part[:culprit])  # HEC indexed what preceded the culprit
+                rest = part[culprit:]
+                self._hold([e for e in rest if e.tenant == tenant], f"tenant {tenant!r}: {message}")
+                others = [envelope for envelope in rest if envelope.tenant != tenant]
+                return await self._post(others) if others else []
+        raise self._fatal(slot, reply.describe())
 
     async def _isolate(self, part: list[Envelope], reply: HecReply) -> list[_Pending]:
         """Find the event HEC refused: HEC indexed what preceded `invalid-event-number`; the
@@ -226,6 +260,13 @@ class BatchDelivery:
         context.stats.poisoned += 1
         _log.warning("HEC refused an event; it becomes a dead letter", destination=context.name,
                      tenant=envelope.tenant, event_id=envelope.event_id, reason=reason)  # fmt: skip
+
+    def _hold(self, part: Sequence[Envelope], message: str) -> None:
+        context = self._context
+        context.stats.fatal_errors += 1
+        context.stats.held += len(part)
+        for envelope in part:
+            context.outcomes.record(envelope.key, Held(message))
 
     def _fatal(self, slot: int, detail: str) -> FatalError:
         self._context.stats.fatal_errors += 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Final
 
-__all__ = ["REPLY_TABLE", "Action", "HecReply", "Rule", "parse_retry_after", "rule_for"]
+__all__ = ["REPLY_TABLE", "Action", "HecReply", "Rule", "Scope", "parse_retry_after", "rule_for"]
 
 
 class Action(enum.Enum):
@@ -32,26 +32,41 @@ class Action(enum.Enum):
     BUG = "bug"  # the agent sent something it never should (an empty request)
 
 
+class Scope(enum.Enum):
+    """What a fatal reply is about: the whole destination, or only the token or index of the
+    request (which may be one tenant's own, set in its overrides)."""
+
+    DESTINATION = "destination"
+    TOKEN = "token"  # noqa: S105 - a category, not a secret
+    INDEX = "index"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     action: Action
     meaning: str  # for the operator: what happened and what to fix
+    scope: Scope = Scope.DESTINATION
 
 
 _R = Rule
+_TOKEN = Scope.TOKEN
 # (HTTP status, HEC code) -> rule. `None` as code: any reply with that status that no exact row
 # matches (a proxy's bare 503, a 413 without a JSON body).
 REPLY_TABLE: Final[dict[tuple[int, int | None], Rule]] = {
     (200, 0): _R(Action.DELIVERED, "success"),
     (200, 17): _R(Action.HEALTHY, "HEC is healthy"),
-    (403, 1): _R(Action.FATAL, "the HEC token is disabled; enable it in Splunk"),
-    (401, 2): _R(Action.FATAL, "HEC wants a token and none was sent"),
-    (401, 3): _R(Action.FATAL, "HEC did not accept the authorization header; check `token`"),
-    (403, 4): _R(Action.FATAL, "HEC rejected the token; check `token`"),
+    (403, 1): _R(Action.FATAL, "the HEC token is disabled; enable it in Splunk", _TOKEN),
+    (401, 2): _R(Action.FATAL, "HEC wants a token and none was sent", _TOKEN),
+    (401, 3): _R(
+        Action.FATAL, "HEC did not accept the authorization header; check `token`", _TOKEN
+    ),
+    (403, 4): _R(Action.FATAL, "HEC rejected the token; check `token`", _TOKEN),
     (400, 5): _R(Action.BUG, "HEC received no data"),
     (400, 6): _R(Action.POISON, "HEC rejected the event: invalid data format"),
     (400, 7): _R(
-        Action.FATAL, "HEC refused the index; add it to the token's allowed indexes or fix `index`"
+        Action.FATAL,
+        "HEC refused the index; add it to the token's allowed indexes or fix `index`",
+        Scope.INDEX,
     ),
     (500, 8): _R(Action.RETRY, "HEC internal server error"),
     (503, 9): _R(Action.RETRY, "HEC is busy"),
@@ -70,12 +85,12 @@ REPLY_TABLE: Final[dict[tuple[int, int | None], Rule]] = {
     (503, 18): _R(Action.RETRY, "HEC is unhealthy: queues are full"),
     (503, 19): _R(Action.RETRY, "HEC is unhealthy: acknowledgement is unavailable"),
     (503, 20): _R(Action.RETRY, "HEC is unhealthy: queues are full"),
-    (400, 21): _R(Action.FATAL, "HEC rejected the token; check `token`"),
-    (400, 22): _R(Action.FATAL, "the HEC token is disabled; enable it in Splunk"),
+    (400, 21): _R(Action.FATAL, "HEC rejected the token; check `token`", _TOKEN),
+    (400, 22): _R(Action.FATAL, "the HEC token is disabled; enable it in Splunk", _TOKEN),
     (0, None): _R(Action.RETRY, "no reply from HEC"),
     (200, None): _R(Action.DELIVERED, "success"),
-    (401, None): _R(Action.FATAL, "HEC rejected the token (HTTP 401); check `token`"),
-    (403, None): _R(Action.FATAL, "HEC rejected the token (HTTP 403); check `token`"),
+    (401, None): _R(Action.FATAL, "HEC rejected the token (HTTP 401); check `token`", _TOKEN),
+    (403, None): _R(Action.FATAL, "HEC rejected the token (HTTP 403); check `token`", _TOKEN),
     (404, None): _R(Action.FATAL, "no HEC endpoint at this URL (HTTP 404); check `url`"),
     (408, None): _R(Action.RETRY, "HEC timed out reading the request"),
     (413, None): _R(Action.SPLIT, "the request is larger than HEC's max_content_length"),

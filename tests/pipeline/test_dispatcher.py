@@ -1,4 +1,5 @@
-"""The dispatcher pipelines batches but commits offsets only for the confirmed prefix."""
+"""The dispatcher pipelines batches but commits offsets only for the confirmed prefix, lets a
+partial batch linger for company, and holds back only the tenant a fatal error is about."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from agent.clock import ManualClock
 from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy
 from agent.state import LogEntry, SqliteStateStore
 from connectors.base import DeliveryReport, Health, OutboundEvent
+from tests.support.memory_destination import MemoryDestination
 
 
 class OutOfOrderDestination:
     """Confirms batches in the order the test releases them, not the order they were sent."""
 
     max_in_flight = 3
+    linger = 0.0
 
     def __init__(self) -> None:
         self.name = "siem"
@@ -79,5 +82,131 @@ async def test_batches_fly_together_and_offsets_follow_the_confirmed_prefix(
     destination.release.setdefault(1, asyncio.Event()).set()
     await until(lambda: store.outbox.delivered("acme", "siem") == 6)
     assert store.outbox.backlog("acme", "siem") == 0
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+
+def append(store: SqliteStateStore, tenant: str, ids: Sequence[str], second: int) -> None:
+    entries = [LogEntry(event_id, second, b"{}") for event_id in ids]
+    store.append_window(tenant, {}, entries, now=0)
+
+
+@pytest.fixture
+def tenants(tmp_path: Path) -> Iterator[SqliteStateStore]:
+    opened = SqliteStateStore(tmp_path / "tenants.db")
+    opened.outbox.set_routes({"acme": ["siem"], "globex": ["siem"]})
+    yield opened
+    opened.close()
+
+
+async def test_trickling_tenants_share_one_batch_while_it_lingers(
+    tenants: SqliteStateStore,
+) -> None:
+    destination = MemoryDestination("siem", linger=0.5)
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    append(tenants, "acme", ["a0", "a1"], 100)
+    dispatcher.wake()
+    await asyncio.sleep(0.05)
+    append(tenants, "globex", ["g0"], 100)
+    dispatcher.wake()
+    await asyncio.sleep(0.05)
+    append(tenants, "acme", ["a2"], 101)
+    dispatcher.wake()
+    await until(lambda: len(destination.received) == 4)
+    assert destination.batch_sizes == [4]  # one request for both tenants, not three
+    assert destination.ids() == ["a0", "a1", "g0", "a2"]
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+
+async def test_without_linger_each_append_goes_out_at_once(tenants: SqliteStateStore) -> None:
+    destination = MemoryDestination("siem")
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    for tenant, event_id in (("acme", "a0"), ("globex", "g0"), ("acme", "a1")):
+        append(tenants, tenant, [event_id], 100)
+        dispatcher.wake()
+        await until(lambda event_id=event_id: event_id in destination.ids())
+    assert destination.batch_sizes == [1, 1, 1]
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+
+async def test_a_full_batch_does_not_wait_for_the_linger(tenants: SqliteStateStore) -> None:
+    destination = MemoryDestination("siem", linger=3600)
+    policy = DispatchPolicy(batch_max_events=3)
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock(), policy=policy)
+    append(tenants, "acme", ["a0", "a1", "a2", "a3"], 100)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    await until(lambda: len(destination.received) == 3)
+    await asyncio.sleep(0.1)
+    assert destination.batch_sizes == [3]  # the partial rest waits for company (an hour here)
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+    assert tenants.outbox.backlog("acme", "siem") == 1  # kept for the next start
+
+
+async def test_a_tenant_refused_for_its_own_settings_does_not_stop_the_others(
+    tenants: SqliteStateStore,
+) -> None:
+    clock = ManualClock()
+    destination = MemoryDestination("siem")
+    destination.hold_tenant("acme", "the token set for tenant 'acme' was rejected")
+    policy = DispatchPolicy(fatal_retry_interval=300)
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=clock, policy=policy)
+    append(tenants, "acme", ["a0", "a1"], 100)
+    append(tenants, "globex", ["g0", "g1"], 100)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    await until(lambda: tenants.outbox.delivered("globex", "siem") == 2)
+    assert dispatcher.held_tenants == {"acme": "the token set for tenant 'acme' was rejected"}
+    assert dispatcher.failure_for("acme") == "the token set for tenant 'acme' was rejected"
+    assert dispatcher.failure_for("globex") is None
+    assert not dispatcher.fatal
+    assert tenants.outbox.backlog("acme", "siem") == 2  # nothing of acme's skipped or lost
+
+    # More events while the hold is on: globex's flow, acme's wait without new attempts.
+    attempts = destination.attempts
+    append(tenants, "globex", ["g2"], 101)
+    append(tenants, "acme", ["a2"], 101)
+    dispatcher.wake()
+    await until(lambda: tenants.outbox.delivered("globex", "siem") == 3)
+    assert destination.attempts == attempts + 1
+    assert [event.tenant for event in destination.received[-1:]] == ["globex"]
+    assert tenants.outbox.backlog("acme", "siem") == 3
+
+    # The token is fixed; at the slow retry acme's backlog goes, in order, once.
+    destination.release_tenant("acme")
+    clock.advance(300)
+    dispatcher.wake()
+    await until(lambda: tenants.outbox.backlog("acme", "siem") == 0)
+    assert destination.ids("acme") == ["a0", "a1", "a2"]
+    assert max(destination.copies().values()) == 1
+    assert dispatcher.held_tenants == {}
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+
+async def test_a_hold_still_refused_at_the_retry_stays_on(tenants: SqliteStateStore) -> None:
+    clock = ManualClock()
+    destination = MemoryDestination("siem")
+    destination.hold_tenant("acme", "index refused")
+    policy = DispatchPolicy(fatal_retry_interval=60)
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=clock, policy=policy)
+    append(tenants, "acme", ["a0"], 100)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    await until(lambda: destination.attempts == 1)
+    clock.advance(60)
+    dispatcher.wake()
+    await until(lambda: destination.attempts == 2)
+    await asyncio.sleep(0.05)
+    assert destination.attempts == 2  # once per retry interval, not a busy loop
+    assert dispatcher.failure_for("acme") == "index refused"
+    assert tenants.outbox.backlog("acme", "siem") == 1
     stop.set()
     await asyncio.wait_for(runner, timeout=5)

@@ -2,7 +2,8 @@
 
 It implements the destination protocol of `connectors.base` and nothing more, so the engine
 treats it exactly like a real connector. A test can make it refuse every batch for a while
-(`fail_with`, `recover`) or declare single events undeliverable (`poison_when`, `cure`).
+(`fail_with`, `recover`), declare single events undeliverable (`poison_when`, `cure`), or refuse
+one tenant's events with a fatal error of that tenant's own (`hold_tenant`, `release_tenant`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ PoisonRule = Callable[[OutboundEvent], str | None]
 
 
 class MemoryDestination:
-    def __init__(self, name: str, *, latency: float = 0.0, max_in_flight: int = 1) -> None:
+    def __init__(
+        self, name: str, *, latency: float = 0.0, max_in_flight: int = 1, linger: float = 0.0
+    ) -> None:
         """`latency` (real seconds) is spent on every send, as a network round trip would, so a
         dispatcher retrying a failing destination does not spin the event loop."""
         self.name = name
         self.max_in_flight = max_in_flight
+        self.linger = linger
+        self.batch_sizes: list[int] = []
+        self.held: dict[str, str] = {}
         self.received: list[OutboundEvent] = []
         self.refused: list[tuple[OutboundEvent, str]] = []
         self.attempts = 0
@@ -53,10 +59,18 @@ class MemoryDestination:
     def cure(self) -> None:
         self._poison = None
 
+    def hold_tenant(self, tenant: str, reason: str) -> None:
+        """Refuse `tenant`'s events as a SIEM refuses a token or index set for that tenant only."""
+        self.held[tenant] = reason
+
+    def release_tenant(self, tenant: str) -> None:
+        self.held.pop(tenant, None)
+
     # -- the destination protocol ------------------------------------------------------------
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
         self.attempts += 1
+        self.batch_sizes.append(len(batch))
         if self._latency:
             await asyncio.sleep(self._latency)
         if self._failure is not None:
@@ -68,14 +82,19 @@ class MemoryDestination:
             self.failed_attempts += 1
             raise error
         poisoned: dict[int, str] = {}
+        held: dict[str, str] = {}
         for index, event in enumerate(batch):
+            if event.tenant in self.held:
+                held[event.tenant] = self.held[event.tenant]
+                continue
             reason = None if self._poison is None else self._poison(event)
             if reason is None:
                 self.received.append(event)
             else:
                 poisoned[index] = reason
                 self.refused.append((event, reason))
-        return DeliveryReport(delivered=len(batch) - len(poisoned), poisoned=poisoned)
+        refused = len(poisoned) + sum(event.tenant in held for event in batch)
+        return DeliveryReport(delivered=len(batch) - refused, poisoned=poisoned, held=held)
 
     async def check(self) -> Health:
         if self._failure is not None:

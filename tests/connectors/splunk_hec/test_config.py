@@ -29,6 +29,7 @@ def test_defaults_follow_the_issue() -> None:
     assert settings.max_in_flight == 4
     assert settings.ack_timeout == timedelta(minutes=5)
     assert settings.ack_poll_interval == timedelta(seconds=10)
+    assert settings.linger == timedelta(seconds=1)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,8 @@ def test_durations_are_written_like_the_rest_of_the_file() -> None:
         {"ca_file": "/ca.pem", "verify_tls": False},
         {"ack_timeout": "5s", "ack_poll_interval": "10s"},
         {"batch_max_bytes": 10},
-        {"linger": "1s"},
+        {"linger": "2m"},
+        {"lingering": "1s"},
     ],
 )
 def test_incoherent_settings_are_refused(settings: dict[str, Any]) -> None:

@@ -1,11 +1,12 @@
 """The connector against the HEC emulator over real sockets: batching, gzip, TLS, retries,
-poison isolation, 413 halving, fatal replies and the health check. Waits run on a manual clock."""
+poison isolation, 413 halving, fatal replies (of the destination, or of one tenant's own token or
+index), proxies and the health check. Waits run on a manual clock."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from pydantic import SecretStr
@@ -21,6 +22,7 @@ from tests.connectors.splunk_hec.conftest import (
     batch_of,
     outbound,
 )
+from tests.support.forward_proxy import ForwardProxy
 
 
 def ids(batch: Sequence[OutboundEvent]) -> list[str]:
@@ -69,6 +71,66 @@ async def test_an_untrusted_certificate_fails_the_check_in_one_line(
     assert health.detail.startswith(f"cannot reach HEC at {url}: ConnectError")
     assert "CERTIFICATE_VERIFY_FAILED" in health.detail
     assert "\n" not in health.detail
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[tuple[ForwardProxy, str]]:
+    forward = ForwardProxy()
+    url = await forward.start()
+    yield forward, url
+    await forward.stop()
+
+
+async def test_https_through_the_configured_proxy(
+    build: Build, emulator: HecEmulator, authority: Authority, proxy: tuple[ForwardProxy, str]
+) -> None:
+    forward, proxy_url = proxy
+    await emulator.stop()
+    url = await emulator.start(ssl_context=authority.server)
+    destination = build(url=url, ca_file=str(authority.ca_file), proxy=proxy_url)
+    assert (await destination.check()).ok
+    assert (await destination.send(batch_of(5))).delivered == 5
+    assert len(emulator.indexed) == 5
+    assert forward.tunnels  # TLS end to end with HEC, tunnelled by the proxy
+    assert set(forward.tunnels) == {url.removeprefix("https://")}
+
+
+async def test_the_proxy_comes_from_https_proxy_when_not_configured(
+    build: Build,
+    emulator: HecEmulator,
+    authority: Authority,
+    proxy: tuple[ForwardProxy, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forward, proxy_url = proxy
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", proxy_url)
+    await emulator.stop()
+    url = await emulator.start(ssl_context=authority.server)
+    destination = build(url=url, ca_file=str(authority.ca_file))
+    assert (await destination.send(batch_of(3))).delivered == 3
+    assert set(forward.tunnels) == {url.removeprefix("https://")}
+
+
+async def test_plain_http_through_the_configured_proxy(
+    build: Build, emulator: HecEmulator, proxy: tuple[ForwardProxy, str]
+) -> None:
+    forward, proxy_url = proxy
+    destination = build(proxy=proxy_url)
+    assert (await destination.send(batch_of(4))).delivered == 4
+    assert len(emulator.indexed) == 4
+    assert forward.forwarded
+    assert all(target.startswith(emulator.url) for target in forward.forwarded)
+
+
+async def test_an_unreachable_proxy_is_a_retryable_failure_that_loses_nothing(
+    build: Build, emulator: HecEmulator, clock: ManualClock
+) -> None:
+    destination = build(proxy="http://127.0.0.1:9", max_attempts=2)
+    with pytest.raises(RetryableError, match="no reply from HEC"):
+        await destination.send(batch_of(2))
+    assert emulator.indexed == []
 
 
 async def test_tenants_share_a_request_each_with_its_own_index(
@@ -233,6 +295,54 @@ async def test_configuration_errors_are_fatal_and_never_name_the_token(
     assert TOKEN not in message
     assert "wrong-secret-value" not in message
     assert destination.stats.fatal_errors == 1
+    assert emulator.indexed == []
+
+
+async def test_a_refused_tenant_token_holds_only_that_tenants_events(
+    build: Build, emulator: HecEmulator
+) -> None:
+    emulator.add_token("globex-token", name="globex", default_index="globex")
+    emulator.tokens["globex-token"].enabled = False
+    destination = build({"globex": {"token": "globex-token", "index": "globex"}})
+    batch = [outbound(1), outbound(1, tenant="globex"), outbound(2), outbound(2, tenant="globex")]
+    report = await destination.send(batch)
+    assert report.delivered == 2
+    assert report.poisoned == {}
+    assert list(report.held) == ["globex"]
+    reason = report.held["globex"]
+    assert "the token set for tenant 'globex'" in reason
+    assert "code 1" in reason
+    assert "globex-token" not in reason
+    assert sorted(e.fields["event_id"] for e in emulator.indexed) == ["acme-00001", "acme-00002"]
+    assert destination.stats.held == 2
+
+    emulator.tokens["globex-token"].enabled = True  # fixed in Splunk: the same batch goes through
+    again = await destination.send(batch[1::2])
+    assert (again.delivered, again.held) == (2, {})
+    assert sorted(e.fields["event_id"] for e in emulator.indexed) == [
+        "acme-00001", "acme-00002", "globex-00001", "globex-00002"
+    ]  # fmt: skip
+
+
+async def test_a_refused_tenant_index_holds_only_that_tenant(
+    build: Build, emulator: HecEmulator
+) -> None:
+    destination = build({"globex": {"index": "finance"}})  # not an index the token may write
+    batch = [outbound(1), outbound(1, tenant="globex"), outbound(2), outbound(2, tenant="globex")]
+    report = await destination.send(batch)
+    assert (report.delivered, report.poisoned) == (2, {})
+    assert list(report.held) == ["globex"]
+    assert report.held["globex"].startswith("tenant 'globex': destination 'splunk'")
+    assert "code 7" in report.held["globex"]
+    assert [e.fields["event_id"] for e in emulator.indexed] == ["acme-00001", "acme-00002"]
+
+
+async def test_a_refused_destination_index_stops_the_destination_even_with_overrides(
+    build: Build, emulator: HecEmulator
+) -> None:
+    destination = build({"globex": {"index": "globex"}}, index="finance")
+    with pytest.raises(FatalError, match="code 7"):
+        await destination.send([outbound(1), outbound(1, tenant="globex")])
     assert emulator.indexed == []
 
 
