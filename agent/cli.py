@@ -24,6 +24,7 @@ from agent.errors import ConfigError, FatalError
 from agent.failpoints import Failpoints
 from agent.health import check_connectivity
 from agent.logs import configure_logging
+from agent.metrics import MetricsServer
 from agent.runtime import Agent, BackfillReport
 from agent.scheduler import run_forever
 
@@ -116,7 +117,15 @@ def run(config: ConfigOption = None) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with _open_agent(loaded) as agent:
-            await run_forever(agent, stop)
+            metrics = None
+            if (address := loaded.metrics.address) is not None:
+                metrics = MetricsServer(agent, *address)
+                await metrics.start()
+            try:
+                await run_forever(agent, stop)
+            finally:
+                if metrics is not None:
+                    await metrics.stop()
 
     asyncio.run(main())
 

@@ -277,6 +277,16 @@ class Agent:
             _log.error("tenant is far behind: events older than the API's retention will be lost",
                        tenant=name, watermark_age_days=round(age_days, 1))  # fmt: skip
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def backlog_limit(self, name: str) -> int:
+        """Events waiting for one destination before the tenant's `on_backlog_full` applies."""
+        return (
+            self.config.tenants[name].max_backlog_events or self.config.defaults.max_backlog_events
+        )
+
     def _room_for(self, name: str) -> bool:
         """Backpressure: may this tenant be polled now? Detaches a lagging destination if so
         configured."""

@@ -114,6 +114,29 @@ def _state_url(value: Any) -> Any:
     return value
 
 
+def _listen_address(value: object) -> object:
+    """`host:port` (IPv6 in brackets); the port may be 0 for any free one."""
+    if not isinstance(value, str):
+        return value
+    host, separator, port = value.rpartition(":")
+    if not separator or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected host:port, such as 127.0.0.1:9464, got {value!r}")
+    return value
+
+
+class Metrics(_Strict):
+    """The Prometheus endpoint (`GET /metrics`, `GET /healthz`); off unless `listen` is set."""
+
+    listen: Annotated[str, BeforeValidator(_listen_address)] | None = None
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if self.listen is None:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class AgentConfig(_Strict):
     # sqlite:///relative/path.db or sqlite:////absolute/path.db
     state: Annotated[str, BeforeValidator(_state_url)] = "sqlite:///data/state.db"
@@ -127,6 +150,7 @@ class AgentConfig(_Strict):
     max_state_bytes: Annotated[int, Field(ge=1_000_000)] = 10 * 1024**3
     # Events per batch handed to a destination.
     batch_max_events: Annotated[int, Field(ge=1, le=100_000)] = 500
+    metrics: Metrics = Metrics()
     destinations: dict[Name, DestinationConfig] = Field(default_factory=dict)
     tenants: Annotated[dict[Name, Tenant], Field(min_length=1)]
 

@@ -26,6 +26,13 @@ class DeadLetters:
         )
         return [DeadLetter(*row) for row in rows]
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Dead letters kept per (tenant, destination)."""
+        rows = self._db.execute(
+            "SELECT tenant, destination, COUNT(*) FROM dead_letters GROUP BY tenant, destination"
+        )
+        return {(tenant, destination): int(count) for tenant, destination, count in rows}
+
     def replay(self, tenant: str | None = None, destination: str | None = None) -> int:
         """Put the dead letters back into the log for their destination only, same ids."""
         with self._database.transaction() as db:

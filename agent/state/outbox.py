@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from agent.state.database import Database
 
-__all__ = ["DeadLetter", "Gap", "LogRow", "Outbox"]
+__all__ = ["DeadLetter", "Gap", "LogRow", "Outbox", "Position"]
 
 _PRUNE_CHUNK = 5000
 _PENDING = (
@@ -50,6 +50,16 @@ class DeadLetter:
     attempts: int
     first_failed_at: float
     last_failed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where one destination stands for one tenant."""
+
+    tenant: str
+    destination: str
+    delivered: int  # events confirmed since the pair was configured
+    backlog: int  # events waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +150,16 @@ class Outbox:
             (destination, tenant, destination),
         ).fetchone()
         return int(row[0])
+
+    def positions(self) -> list[Position]:
+        """Every (tenant, destination) pair with its delivered count and backlog, in one query."""
+        rows = self._db.execute(
+            "SELECT o.tenant, o.destination, o.delivered, COUNT(l.seq) FROM offsets o "
+            "LEFT JOIN event_log l ON l.tenant = o.tenant AND l.seq > o.seq "
+            "AND (l.target IS NULL OR l.target = o.destination) "
+            "GROUP BY o.tenant, o.destination ORDER BY o.tenant, o.destination"
+        )
+        return [Position(t, d, int(delivered), int(backlog)) for t, d, delivered, backlog in rows]
 
     def delivered(self, tenant: str, destination: str) -> int:
         row = self._db.execute(

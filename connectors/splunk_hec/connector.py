@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from agent.clock import Clock, SystemClock
 from agent.errors import ConfigError
-from agent.normalize import Formatter, default_codec
+from agent.normalize import Formatter, UnknownActionCounter, default_codec
 from connectors.base import DeliveryReport, Health, OutboundEvent
 from connectors.splunk_hec.acks import AckChannel
 from connectors.splunk_hec.client import HecClient
@@ -51,10 +51,15 @@ class SplunkHecDestination:
         self._config = config
         clock = clock or SystemClock()
         validated = _validated(name, overrides or {})
+        # Per destination; a tenant's own privacy profile gets a formatter of its own, which
+        # counts into its own counter (see `EnvelopeWriter`).
+        self.unknown_actions = UnknownActionCounter()
         self._writer = EnvelopeWriter(
             config,
             validated,
-            Formatter(config.format, config.privacy.profile()),
+            Formatter(
+                config.format, config.privacy.profile(), unknown_actions=self.unknown_actions
+            ),
             default_codec(),
         )
         self._client = HecClient(config, clock=clock, transport=transport)
