@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 import trustme
 from pydantic import SecretStr
 
-from agent.clock import ManualClock
+from agent.clock import ManualClock, SystemClock
+from agent.nordpass.emulator import NordPassEmulator
 from connectors.base import OutboundEvent
 from connectors.splunk_hec import SplunkHecConfig, SplunkHecDestination
 from connectors.splunk_hec.emulator import HecEmulator, HecKnobs
@@ -99,3 +101,31 @@ class Authority:
 @pytest.fixture
 def authority(tmp_path: Path) -> Authority:
     return Authority(tmp_path)
+
+
+@contextlib.asynccontextmanager
+async def nordpass_history(
+    organizations: Mapping[str, tuple[str, str]],
+    since: int,
+    until: int,
+    *,
+    events_per_second: float,
+    seed: int,
+) -> AsyncIterator[NordPassEmulator]:
+    """The sandbox API on the real clock, holding a fixed history for each organisation
+    (name → (API token, organization uuid))."""
+    emulator = NordPassEmulator(clock=SystemClock(), seed=seed)
+    for name, (token, organization_uuid) in organizations.items():
+        emulator.add_organization(
+            name,
+            token=token,
+            organization_uuid=organization_uuid,
+            events_per_second=events_per_second,
+            history_start=since,
+            history_end=until,
+        )
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from agent.clock import SystemClock
 from agent.nordpass.emulator import NordPassEmulator
 from agent.normalize.render_native import ADDED_FIELDS
 from connectors.splunk_hec.emulator import HecEmulator
 from tests.connectors.contract import until
+from tests.connectors.splunk_hec.conftest import nordpass_history
 
 ORG = "5a1e0000-0000-4000-8000-0000000000c1"
 NORDPASS_TOKEN = "tok-crash"
@@ -29,18 +29,9 @@ SINCE, UNTIL = T0, T0 + 2 * 3600
 
 @pytest.fixture
 async def nordpass() -> AsyncIterator[NordPassEmulator]:
-    emulator = NordPassEmulator(clock=SystemClock(), seed=4)
-    emulator.add_organization(
-        "acme",
-        token=NORDPASS_TOKEN,
-        organization_uuid=ORG,
-        events_per_second=0.25,
-        history_start=SINCE,
-        history_end=UNTIL,
-    )
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    organizations = {"acme": (NORDPASS_TOKEN, ORG)}
+    async with nordpass_history(organizations, SINCE, UNTIL, events_per_second=0.25, seed=4) as api:
+        yield api
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from agent.nordpass.emulator import NordPassEmulator
 from agent.pipeline.dispatcher import DispatchPolicy
 from agent.runtime import Agent
 from connectors.splunk_hec.emulator import HecEmulator, HecKnobs
+from tests.connectors.splunk_hec.conftest import nordpass_history
 
 HEC_TOKEN = "c0ffee00-1111-4222-8333-444455556666"
 GLOBEX_TOKEN = "91bebe00-2222-4333-8444-555566667777"
@@ -28,19 +29,8 @@ ORGS = {
 
 @pytest.fixture
 async def nordpass() -> AsyncIterator[NordPassEmulator]:
-    emulator = NordPassEmulator(clock=SystemClock(), seed=4)
-    for name, (token, organization) in ORGS.items():
-        emulator.add_organization(
-            name,
-            token=token,
-            organization_uuid=organization,
-            events_per_second=0.05,
-            history_start=SINCE,
-            history_end=UNTIL,
-        )
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with nordpass_history(ORGS, SINCE, UNTIL, events_per_second=0.05, seed=4) as api:
+        yield api
 
 
 @pytest.fixture
