@@ -1,6 +1,8 @@
 """Fixtures for the crash-safety tests: the sandbox API with two fixed organisations (a small one
 for the fixed crash points, a ~50,000-event one for the random kills) and an uninterrupted
-reference run of the small backfill, shared by the tests that compare ids with it.
+reference run of the small backfill, shared by the tests that compare ids with it. And for the
+reliability scenarios: their size (`RELIABILITY_SCALE`), a HEC emulator, and the scoreboard whose
+table is printed at the end of the session and written to a file.
 
 The data lies wholly in the past on fixed dates, so every emulator instance serves exactly the
 same events: a reference taken on one instance is valid for the others.
@@ -8,7 +10,8 @@ same events: a reference taken on one instance is valid for the others.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,11 @@ import pytest_asyncio
 
 from agent.clock import SystemClock
 from agent.nordpass.emulator import NordPassEmulator
+from connectors.splunk_hec.emulator import HecEmulator
 from tests.reliability.deployment import Deployment, Source
+from tests.reliability.installation import HEC_TOKEN
+from tests.reliability.scale import Scale, scale_from_environment
+from tests.reliability.scoreboard import Scoreboard
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 HOUR = 3600
@@ -91,3 +98,50 @@ async def small_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     events = receipt.events()
     assert sorted(events.values()) == source.ground_truth()
     return events
+
+
+# -- the reliability scenarios ---------------------------------------------------------------
+
+RESULTS_VARIABLE = "RELIABILITY_RESULTS"  # where the table is written; default: pytest's tmp dir
+_SCOREBOARD = pytest.StashKey[Scoreboard]()
+_RESULTS_PATH = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def scale() -> Scale:
+    return scale_from_environment()
+
+
+@pytest.fixture(scope="session")
+def scoreboard(
+    request: pytest.FixtureRequest, scale: Scale, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Scoreboard]:
+    board = Scoreboard(scale.name)
+    request.config.stash[_SCOREBOARD] = board
+    yield board
+    default = tmp_path_factory.getbasetemp() / "reliability-results.txt"
+    path = Path(os.environ.get(RESULTS_VARIABLE) or default)
+    board.write(path)
+    request.config.stash[_RESULTS_PATH] = path
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    board = config.stash.get(_SCOREBOARD, None)
+    if board is None or not board.outcomes:
+        return
+    terminalreporter.write_sep("=", "reliability scenarios")
+    terminalreporter.write_line(board.table())
+    path = config.stash.get(_RESULTS_PATH, None)
+    if path is not None:
+        terminalreporter.write_line(f"(written to {path})")
+
+
+@pytest.fixture
+async def hec() -> AsyncIterator[HecEmulator]:
+    emulator = HecEmulator(seed=17)
+    emulator.add_token(HEC_TOKEN, name="nordpass", default_index="nordpass")
+    await emulator.start()
+    yield emulator
+    await emulator.stop()

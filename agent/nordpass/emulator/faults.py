@@ -39,9 +39,10 @@ BODY_FAULTS = frozenset(
 
 _5XX_STATUSES = (500, 502, 503, 504)
 
-RandomFault = Literal["5xx", "timeout", "malformed", "truncated"]
-# The order in which the fractions stack up on one uniform draw.
-_RANDOM_FAULTS: tuple[RandomFault, ...] = ("5xx", "timeout", "malformed", "truncated")
+RandomFault = Literal["5xx", "timeout", "malformed", "truncated", "429"]
+# The order in which the fractions stack up on one uniform draw (later additions go last, so a
+# seeded run that does not use them meets the same faults as before).
+_RANDOM_FAULTS: tuple[RandomFault, ...] = ("5xx", "timeout", "malformed", "truncated", "429")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class FaultDice:
             knobs.timeout_fraction,
             knobs.malformed_fraction,
             knobs.truncated_fraction,
+            knobs.throttle_fraction,
         )
         threshold = 0.0
         for kind, fraction in zip(_RANDOM_FAULTS, fractions, strict=True):

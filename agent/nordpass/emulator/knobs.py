@@ -115,6 +115,10 @@ class EmulatorKnobs:
     rate_limit_per_second: float | None = None
     retry_after_fraction: float = 1.0
     error_5xx_fraction: float = 0.0
+    # Random 429s, independent of `rate_limit_per_second` (a shared gateway throttling the token
+    # for reasons of its own); `retry_after_fraction` of them carry `throttle_retry_after`.
+    throttle_fraction: float = 0.0
+    throttle_retry_after: float = 1.0
     timeout_fraction: float = 0.0
     timeout_hold_seconds: float = 30.0
     malformed_fraction: float = 0.0

@@ -34,3 +34,5 @@ class RecordedRequest:
     fault_source: FaultSource | None = None
     events_returned: int = 0
     total: int | None = None
+    # Seconds in the reply's `Retry-After` header, when a random 429 carried one.
+    retry_after: float | None = None

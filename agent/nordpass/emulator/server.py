@@ -144,6 +144,21 @@ class NordPassEmulator:
         with _collector_paused():
             return timeline.render(list(result.keys), fresh=True)
 
+    def visible_count(
+        self,
+        organization_uuid: str,
+        timestamp_from: int | None = None,
+        timestamp_to: int | None = None,
+    ) -> int:
+        """How many events `ground_truth` would return, without building them (benchmarks ask
+        this of a million-event history)."""
+        timeline = self._registry.timelines[organization_uuid]
+        lo = 0 if timestamp_from is None else timestamp_from
+        hi = OPEN_END if timestamp_to is None else timestamp_to
+        result = self._cache.get(timeline, lo, hi, None, self.knobs.visibility_rules())
+        result.refresh(self.clock.now())
+        return len(result)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     @property
@@ -220,6 +235,11 @@ class NordPassEmulator:
             kind = str(roll.status) if roll.fault == "5xx" else "timeout"
             record.fault, record.fault_source = kind, "random"
             return await self._gateway_fault(kind, None)
+        if roll.fault == "429":
+            record.fault, record.fault_source = "429", "random"
+            with_hint = roll.retry_after_draw < self.knobs.retry_after_fraction
+            record.retry_after = self.knobs.throttle_retry_after if with_hint else None
+            return await self._gateway_fault("429", record.retry_after)
         try:
             query = parse_query(body)
             bounds = query_range(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import random
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = ["Fault", "FaultKind", "HecKnobs", "roll_fault"]
 
@@ -40,6 +41,8 @@ class HecKnobs:
     drop_fraction: float = 0.0
     # Sent with random 429/503 faults; None: no Retry-After header.
     retry_after: float | None = None
+    # The share of those random faults that carry it (the rest come without a hint).
+    retry_after_fraction: float = 1.0
     reply_delay: float = 0.0  # real seconds before every event reply
     # Splunk's [http_input] max_content_length, checked on the bytes received.
     max_content_length: int = 800 * 1024 * 1024
@@ -52,6 +55,10 @@ class HecKnobs:
     invalid_event_number: bool = True
     healthy: bool = True
     scripted: list[Fault] = field(default_factory=list)
+    # What is kept of each indexed event: "events" records them whole (`HecEmulator.indexed`);
+    # "event_ids" keeps only the count and the distinct event ids, so a benchmark of a million
+    # events measures the agent rather than the emulator's memory.
+    record: Literal["events", "event_ids"] = "events"
 
 
 def roll_fault(knobs: HecKnobs, rng: random.Random) -> Fault | None:
@@ -64,6 +71,9 @@ def roll_fault(knobs: HecKnobs, rng: random.Random) -> Fault | None:
         (FaultKind.DROP, knobs.drop_fraction),
     ):
         if draw < fraction:
-            return Fault(kind, retry_after=knobs.retry_after)
+            # Where the draw fell inside this fault's band decides the hint: no extra draw, so a
+            # seeded run repeats the same faults whatever `retry_after_fraction` is.
+            hinted = draw < fraction * knobs.retry_after_fraction
+            return Fault(kind, retry_after=knobs.retry_after if hinted else None)
         draw -= fraction
     return None

@@ -13,6 +13,7 @@ import gzip
 import json
 import random
 import ssl
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -93,6 +94,11 @@ class HecRequestRecord:
     indexed: int = 0
     ack_id: int | None = None
     fault: FaultKind | None = None
+    retry_after: float | None = None  # the reply's Retry-After, when a fault carried one
+    # Unix times (wall clock): when the request arrived, and when its events were indexed
+    # (None: nothing indexed). Latency benchmarks compare them with the events' own times.
+    received_at: float = 0.0
+    indexed_at: float | None = None
 
 
 class HecEmulator:
@@ -101,6 +107,9 @@ class HecEmulator:
         self.indexes: set[str] = {"main"}
         self.tokens: dict[str, HecToken] = {}
         self.indexed: list[IndexedEvent] = []
+        # Every event indexed, and (with `knobs.record == "event_ids"`) their distinct ids.
+        self.indexed_count = 0
+        self.distinct_event_ids: set[str] = set()
         self.requests: list[HecRequestRecord] = []
         self.ack_queries = 0
         self.acks = AckLedger(seed)
@@ -200,6 +209,7 @@ class HecEmulator:
             channel=request.headers.get(_CHANNEL_HEADER) or request.query.get("channel"),
             wire_bytes=len(raw),
             gzip=request.headers.get("Content-Encoding", "").lower() == "gzip",
+            received_at=time.time(),
         )
         self.requests.append(record)
         fault = self.knobs.scripted.pop(0) if self.knobs.scripted else None
@@ -316,6 +326,15 @@ class HecEmulator:
         self, envelopes: list[dict[str, Any]], record: HecRequestRecord, token: HecToken
     ) -> None:
         record.indexed = len(envelopes)
+        if envelopes:
+            record.indexed_at = time.time()
+        self.indexed_count += len(envelopes)
+        if self.knobs.record == "event_ids":
+            for envelope in envelopes:
+                event_id = envelope["fields"].get("event_id")
+                if isinstance(event_id, str):
+                    self.distinct_event_ids.add(event_id)
+            return
         self.indexed.extend(
             IndexedEvent(**envelope, request=record.number, token=token.name)
             for envelope in envelopes
@@ -336,6 +355,7 @@ def _fault_reply(fault: Fault, record: HecRequestRecord) -> web.Response:
     response = _json(status, body, record)
     if fault.retry_after is not None:
         response.headers["Retry-After"] = f"{fault.retry_after:g}"
+        record.retry_after = fault.retry_after
     return response
 
 
