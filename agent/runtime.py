@@ -26,6 +26,7 @@ from agent.nordpass.http import HttpClientPool, HttpTimeouts
 from agent.nordpass.pacing import RequestPacer
 from agent.nordpass.retry import RetryPolicy
 from agent.pipeline.backfill import Slicer
+from agent.pipeline.cursor import BoundKnowledge
 from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.sync import TenantSettings, TenantSync
@@ -123,6 +124,10 @@ class Agent:
             )
             for name, settings in config.destinations.items()
         }
+        # The bound convention is the API's, not a tenant's: learnt once per endpoint and shared,
+        # so a thousand tenants do not each spend two calibration requests (and, until one of
+        # their seconds is isolated enough to calibrate on, a re-read of the overlap per cycle).
+        self._bounds: dict[str, BoundKnowledge] = {}
         self.syncs = {name: self._tenant_sync(name) for name in config.tenants}
         defaults = config.defaults
         self.slicer = Slicer(
@@ -199,7 +204,7 @@ class Agent:
             lookback=(tenant.lookback or defaults.lookback).total_seconds(),
             max_live_window=defaults.max_live_window.total_seconds(),
         )
-        return TenantSync(
+        sync = TenantSync(
             settings,
             source=client,
             store=self.store,
@@ -208,6 +213,8 @@ class Agent:
             notify=self._notify,
             failpoints=self._failpoints,
         )
+        sync.bounds = self._bounds.setdefault(source.endpoint, sync.bounds)
+        return sync
 
     def _notify(self, tenant: str) -> None:
         for name in self.routes.get(tenant, ()):

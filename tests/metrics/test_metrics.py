@@ -10,14 +10,17 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 
+from agent.clock import SystemClock
 from agent.errors import FatalError
 from agent.metrics import render_metrics
 from agent.nordpass.emulator import NordPassEmulator
-from tests.pipeline.conftest import HOUR, ORG, T0, Deployment, eventually
+from tests.pipeline.conftest import HOUR, ORG, Deployment, eventually
 from tests.support import MemoryDestination
 
 SAMPLE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$")
@@ -108,8 +111,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.fixture
+async def live_api() -> AsyncIterator[NordPassEmulator]:
+    clock = SystemClock()
+    api = NordPassEmulator(clock=clock, seed=3)
+    api.add_organization(
+        "acme",
+        token="tok-acme",
+        organization_uuid=ORG,
+        events_per_second=0.2,
+        history_start=clock.now() - 2 * HOUR,
+    )
+    await api.start()
+    yield api
+    await api.stop()
+
+
 async def test_the_running_agent_serves_metrics_and_health(
-    tmp_path: Path, emulator: NordPassEmulator
+    tmp_path: Path, live_api: NordPassEmulator
 ) -> None:
     port = free_port()
     config = tmp_path / "agent.yaml"
@@ -122,16 +141,17 @@ destinations:
   local-file: {{type: file, path: {tmp_path}/out.ndjson}}
 tenants:
   acme:
-    nordpass: {{url: "{emulator.url}", token: "${{ACME_TOKEN}}", organization_uuid: "{ORG}"}}
+    nordpass: {{url: "{live_api.url}", token: "${{ACME_TOKEN}}", organization_uuid: "{ORG}"}}
     destinations: [local-file]
-    start: {T0}
+    start: 1h
 """
     )
-    runner = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent", "run", "-c", str(config),
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "ACME_TOKEN": "tok-acme", "NORDPASS_AGENT_LOG_FORMAT": "json"},
-    )  # fmt: skip
+    log = tmp_path / "agent.log"  # a file, not a pipe nobody reads while the agent runs
+    with log.open("wb") as sink:
+        runner = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agent", "run", "-c", str(config), stderr=sink,
+            env={**os.environ, "ACME_TOKEN": "tok-acme", "NORDPASS_AGENT_LOG_FORMAT": "json"},
+        )  # fmt: skip
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             delivered = 0.0
@@ -159,6 +179,6 @@ tenants:
             assert "tok-acme" not in reply.text
     finally:
         runner.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(runner.communicate(), timeout=30)
-    assert runner.returncode == 0, stderr.decode()[-2000:]
-    assert "metrics listening" in stderr.decode()
+        await asyncio.wait_for(runner.wait(), timeout=30)
+    assert runner.returncode == 0, log.read_text()[-2000:]
+    assert "metrics listening" in log.read_text()
