@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit system-deps bench bench-quick clean splunk-addon appinspect
+.PHONY: demo test lint typecheck unit system-deps bench bench-quick clean splunk-addon appinspect test-reliability
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required, found " + sys.version.split()[0]'
@@ -33,12 +33,19 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit appinspect
 
+# The reliability scenarios at full size (200,000-event SIGKILL storm, 2-minute SIEM outage...):
+# many minutes. `make test` runs the same scenarios reduced. The table is also written to
+# dist/reliability-results.txt.
+test-reliability: $(STAMP)
+	RELIABILITY_SCALE=full RELIABILITY_RESULTS=dist/reliability-results.txt \
+		$(BIN)/pytest tests/reliability -o timeout=3600 -p no:cacheprovider
+
 # Benchmarks print ratios measured side by side in one run and write bench/results.json.
 bench: $(STAMP)
-	$(BIN)/python -m bench.render
+	$(BIN)/python -m bench
 
 bench-quick: $(STAMP)
-	$(BIN)/python -m bench.render --events 50000
+	$(BIN)/python -m bench --quick
 
 # The Splunk add-on as Splunk installs it: dist/TA-nordpass-<version>.tgz (its action lookup is
 # regenerated from the catalog first).

@@ -4,25 +4,34 @@ restart (completed slices are recorded, so a second run re-reads only the gaps).
 The live cycle uses the same slicer to catch up a long gap; there the watermark moves over the
 contiguous prefix of completed slices instead of recording slices. A slice whose pages keep
 drifting is retried a few times, then reported: a backfill never claims a range it did not verify.
+
+A pass is held in memory until it is verified, so a slice is first sized with a one-row probe and
+a busy one is cut into parts of about `max_pass_rows` rows: memory stays bounded however dense the
+tenant's history, the parts keep every concurrent reader busy, and the log (hence delivery)
+starts filling after the first part rather than after the first whole day.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
 
 from agent.clock import Clock
-from agent.errors import FatalError, RetryableError
+from agent.errors import AgentError, FatalError, RetryableError
 from agent.pipeline.cursor import slices
 from agent.pipeline.sync import TenantSync
 from agent.state import StateStore
 
-__all__ = ["SliceOutcome", "Slicer", "uncovered"]
+__all__ = ["DEFAULT_MAX_PASS_ROWS", "SliceOutcome", "Slicer", "even_parts", "uncovered"]
 
 _log = structlog.get_logger("agent.backfill")
+# About 5,000 events of 1-2 KB in memory per concurrent reader, plus their log entries.
+DEFAULT_MAX_PASS_ROWS = 5_000
 
 
 @dataclass(slots=True)
@@ -52,6 +61,13 @@ def uncovered(start: int, end: int, done: list[tuple[int, int]]) -> list[tuple[i
     return parts
 
 
+def even_parts(start: int, end: int, count: int) -> list[tuple[int, int]]:
+    """`[start, end)` cut into `count` parts of (nearly) equal length, at most one per second."""
+    count = max(1, min(count, end - start))
+    cuts = [start + (end - start) * index // count for index in range(count + 1)]
+    return [(a, b) for a, b in itertools.pairwise(cuts) if a < b]
+
+
 class Slicer:
     def __init__(
         self,
@@ -62,13 +78,17 @@ class Slicer:
         concurrency: int = 4,
         slice_attempts: int = 3,
         retry_delay: float = 5.0,
+        max_pass_rows: int | None = DEFAULT_MAX_PASS_ROWS,
     ) -> None:
+        """`max_pass_rows`: slices are sized first and cut to about this many rows a pass
+        (None: read every slice whole, with no probe)."""
         self._store = store
         self._clock = clock
         self._slice_seconds = slice_seconds
         self._concurrency = concurrency
         self._slice_attempts = slice_attempts
         self._retry_delay = retry_delay
+        self._max_pass_rows = max_pass_rows
 
     async def backfill(
         self, sync: TenantSync, start: int, end: int, target: str | None, *, record: bool = True
@@ -77,11 +97,14 @@ class Slicer:
         (unless `record` is off, as for re-fetching a detached destination's gap)."""
         tenant, key = sync.settings.name, target or ""
         done = self._store.completed_slices(tenant, key) if record else []
-        todo = [
-            part
-            for window in slices(start, end, self._slice_seconds)
-            for part in uncovered(*window, done)
-        ]
+        todo = await self._sized(
+            sync,
+            [
+                part
+                for window in slices(start, end, self._slice_seconds)
+                for part in uncovered(*window, done)
+            ],
+        )
 
         def completed(part: tuple[int, int]) -> None:
             if record:
@@ -91,7 +114,7 @@ class Slicer:
 
     async def catch_up(self, sync: TenantSync, start: int, end: int) -> SliceOutcome:
         """Read `[start, end)` for the live path, moving the watermark over completed slices."""
-        todo = slices(start, end, self._slice_seconds)
+        todo = await self._sized(sync, slices(start, end, self._slice_seconds))
         finished: set[tuple[int, int]] = set()
         position = [0]
 
@@ -106,6 +129,26 @@ class Slicer:
                 )
 
         return await self._run(sync, todo, None, advance)
+
+    async def _sized(self, sync: TenantSync, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """`parts`, in order, each cut so one pass holds about `max_pass_rows` rows (one probe
+        request per part, as many at once as slices are read). The API's count may include the
+        edge seconds and events are not spread evenly: the limit is approximate by design."""
+        limit = self._max_pass_rows
+        if limit is None:
+            return parts
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def cut(part: tuple[int, int]) -> list[tuple[int, int]]:
+            try:
+                async with gate:
+                    total = await sync.window_size(*part)
+            except AgentError:  # reading the part whole meets (and reports) the same error
+                return [part]
+            return even_parts(*part, math.ceil(total / limit))
+
+        cut_parts = await asyncio.gather(*(cut(part) for part in parts))
+        return [piece for pieces in cut_parts for piece in pieces]
 
     async def _run(
         self,

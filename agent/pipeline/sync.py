@@ -10,7 +10,6 @@ dispatchers are notified. Delivery happens there, not here.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from agent.config.durations import StartPoint
 from agent.errors import PageInconsistencyError, TenantMismatchError
 from agent.failpoints import Failpoints
 from agent.nordpass.models import PassResult
+from agent.normalize import JsonCodec, default_codec
 from agent.pipeline.cursor import BoundKnowledge, halves, plan_cycle
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.occurrences import new_occurrences, observe
@@ -80,6 +80,7 @@ class TenantSync:
         notify: Callable[[str], None] = lambda tenant: None,
         failpoints: Failpoints | None = None,
         pass_attempts: int = 3,
+        codec: JsonCodec | None = None,
     ) -> None:
         self.settings = settings
         self.bounds = BoundKnowledge()
@@ -90,6 +91,9 @@ class TenantSync:
         self._notify = notify
         self._failpoints = failpoints or Failpoints()
         self._pass_attempts = pass_attempts
+        # Compact UTF-8 JSON of the event as received; orjson when installed (the raw form is
+        # written once per event and read back by every dispatcher).
+        self._codec = codec or default_codec()
 
     async def poll_cycle(self) -> CycleReport:
         """Re-check the lookback overlap, then read up to the settled edge of the server's clock.
@@ -147,6 +151,12 @@ class TenantSync:
         upper = await self._source.count(second - 1, second)
         self.bounds.settle(lower=_verdict(lower, expected), upper=_verdict(upper, expected))
         _log.debug("bound convention", tenant=self.settings.name, bounds=self.bounds)
+
+    async def window_size(self, start: int, end: int) -> int:
+        """About how many events `[start, end)` holds (the API's count, edge seconds included):
+        one request of one row."""
+        total, _ = await self._source.probe_total(start, end)
+        return total
 
     async def sync_window(
         self,
@@ -213,7 +223,7 @@ class TenantSync:
                     self._organization(item.raw), item.fingerprint, item.occurrence
                 ),
                 second=item.second,
-                raw=json.dumps(item.raw, ensure_ascii=False, separators=(",", ":")).encode(),
+                raw=self._codec.dumps(item.raw),
             )
             for item in fresh
         ]
