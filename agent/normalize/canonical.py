@@ -25,6 +25,7 @@ KNOWN_FIELDS = frozenset(
 )
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _new_tuple = tuple.__new__
+_inet_pton, _AF_INET, _AF_INET6 = socket.inet_pton, socket.AF_INET, socket.AF_INET6
 _UNKNOWN = "unknown"
 # Seconds below this are a real date; a larger number can only be milliseconds (year > 5138).
 _MILLISECONDS_FROM = 100_000_000_000
@@ -98,18 +99,6 @@ def _occurred_at(value: object, fallback: float) -> float:
     return fallback
 
 
-def _ip_versions(address: object) -> tuple[str | None, str | None]:
-    """(IPv4, IPv6): the address in the slot of its family; a malformed one in neither."""
-    if type(address) is not str:
-        return None, None
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        socket.inet_pton(family, address)
-    except (OSError, ValueError):
-        return None, None
-    return (None, address) if family == socket.AF_INET6 else (address, None)
-
-
 def _msp_admin(msp: Mapping[str, Any]) -> tuple[str | None, str | None, str | None, bool]:
     """(uuid, email, role, True) of the MSP admin who acted for the member."""
     return (
@@ -172,8 +161,18 @@ def canonical_event(
     msp = metadata.get("msp")
     if type(msp) is dict and ("user_uuid" in msp or "user_email" in msp):
         actor_uuid, actor_email, actor_role, via_msp = _msp_admin(msp)
+    source_ipv4 = source_ipv6 = None
     address = metadata.get("ip_address")
-    source_ipv4, source_ipv6 = (None, None) if address is None else _ip_versions(address)
+    if type(address) is str:
+        try:  # the address in the slot of its family; a malformed one in neither
+            if ":" in address:
+                _inet_pton(_AF_INET6, address)
+                source_ipv6 = address
+            else:
+                _inet_pton(_AF_INET, address)
+                source_ipv4 = address
+        except (OSError, ValueError):
+            pass
     timestamp = raw.get("timestamp")
     if not (type(timestamp) is int and 0 <= timestamp < _MILLISECONDS_FROM):
         timestamp = _occurred_at(timestamp, received_at or 0)

@@ -33,3 +33,18 @@ def test_figures_replace_their_own_names_and_keep_everyone_elses(tmp_path: Path)
 def test_sample_events_cover_the_whole_catalog() -> None:
     actions = {event["action"] for event in render.sample_events(5000)}
     assert len(actions) > 100
+
+
+def test_the_target_is_judged_on_the_median_run_and_the_best_is_shown_beside() -> None:
+    runs = [render.Run(1000, cpu, cpu) for cpu in (0.02, 0.008, 0.0125, 0.011, 0.009)]
+    figure = render.figure("cef", "admin", runs, render.StdlibJsonCodec())
+    assert figure["value"] == 90_909  # 1000 events in 0.011 s, the middle of the five
+    assert figure["best"] == 125_000
+    assert figure["pass"] is False
+    assert figure["runs"] == 5
+    assert {"name", "value", "unit", "target", "pass"} <= figure.keys()
+
+
+def test_the_median_of_an_even_number_of_runs_is_the_slower_middle_one() -> None:
+    runs = [render.Run(100, cpu, cpu) for cpu in (1.0, 2.0, 4.0, 5.0)]
+    assert render.median_run(runs).cpu_seconds == 4.0
