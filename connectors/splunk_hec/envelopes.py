@@ -85,7 +85,11 @@ class EnvelopeWriter:
         )
         formatter = self._formatter
         if override.privacy is not None:  # this tenant's own privacy profile
-            formatter = Formatter(config.format, override.privacy.profile())
+            formatter = Formatter(
+                config.format,
+                override.privacy.profile(),
+                unknown_actions=self._formatter.unknown_actions,  # one count per destination
+            )
         return Route(self._token_slot(tenant, override.token), fragment, formatter)
 
     def _token_slot(self, tenant: str, token: SecretStr | None) -> int:

@@ -417,3 +417,17 @@ async def test_a_cef_destination_sends_each_event_as_a_cef_string(
     assert isinstance(first.event, str)
     assert first.event.startswith("CEF:0|")
     assert f"externalId={first.fields['event_id']}" in first.event
+
+
+async def test_unknown_actions_are_forwarded_and_counted_for_every_tenant(
+    build: Build, emulator: HecEmulator
+) -> None:
+    destination = build({"globex": {"privacy": {"mode": "admin"}}})
+    batch = [
+        outbound(1, action="vault_teleported"),
+        outbound(2, tenant="globex", action="vault_teleported"),
+        outbound(3),
+    ]
+    assert (await destination.send(batch)).delivered == 3
+    assert len(emulator.indexed) == 3
+    assert destination.unknown_actions.counts() == {("login", "vault_teleported"): 2}
