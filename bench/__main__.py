@@ -4,15 +4,21 @@ into bench/results.json.
     python -m bench [--quick] [--only NAME ...]
 
 A benchmark is a module of this package with a `main(argv)`; `BENCHMARKS` lists them in the
-order they run, with the arguments of a full and of a quick run. A listed module that does not
-exist (yet) is skipped with a note.
+order they run, with the arguments of a full and of a quick run. At the end every figure of this
+run is listed again with its target; the exit status is 1 when a target was missed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import sys
 import time
+from datetime import UTC, datetime
+
+from bench.common import print_table
+from bench.render import RESULTS
 
 # (module, arguments of a full run, arguments of a quick run)
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
@@ -29,20 +35,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="reduced sizes, about a minute each")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
     args = parser.parse_args(argv)
+    began_at = datetime.now(UTC).isoformat(timespec="seconds")
     for name, full, quick in BENCHMARKS:
         if args.only and name not in args.only:
             continue
-        try:
-            module = importlib.import_module(f"bench.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"bench.{name}":
-                raise
-            print(f"== {name}: not available, skipped\n")
-            continue
+        module = importlib.import_module(f"bench.{name}")
         print(f"== {name}")
         began = time.perf_counter()
         module.main(quick if args.quick else full)
         print(f"== {name}: {time.perf_counter() - began:.0f} s\n", flush=True)
+    figures = [
+        figure
+        for figure in json.loads(RESULTS.read_text())["figures"]
+        if figure.get("measured_at", "") >= began_at
+    ]
+    print(f"== every figure of this run ({'quick' if args.quick else 'full'} sizes)")
+    print_table(figures)
+    missed = [figure["name"] for figure in figures if figure.get("pass") is False]
+    print(f"\ntargets missed: {', '.join(missed)}" if missed else "\nevery target met")
+    sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -158,6 +159,7 @@ def figure(fmt: str, privacy: str, runs: list[Run], codec: JsonCodec) -> dict[st
         "value": round(rate),
         "unit": "events/s (per CPU second, one core)",
         "target": target,
+        "target_is": None if target is None else "minimum",
         "pass": None if target is None else rate >= target,
         "best": round(max(run.per_cpu_second for run in runs)),
         "runs": len(runs),
@@ -177,7 +179,8 @@ def merge_results(figures: list[dict[str, Any]], path: Path = RESULTS) -> None:
         existing = loaded if isinstance(loaded, dict) else {"figures": loaded}
     names = {figure["name"] for figure in figures}
     kept = [figure for figure in existing.get("figures", []) if figure.get("name") not in names]
-    existing["figures"] = kept + figures
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    existing["figures"] = kept + [{**figure, "measured_at": stamp} for figure in figures]
     path.write_text(json.dumps(existing, indent=2) + "\n")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,11 @@ def test_figures_replace_their_own_names_and_keep_everyone_elses(tmp_path: Path)
     path.write_text(json.dumps({"figures": [other, stale]}))
     fresh = {**stale, "value": 2, "pass": True}
     render.merge_results([fresh], path)
-    assert json.loads(path.read_text())["figures"] == [other, fresh]
+    kept, written = json.loads(path.read_text())["figures"]
+    assert kept == other
+    stamp = written.pop("measured_at")
+    assert written == fresh
+    assert datetime.fromisoformat(stamp).tzinfo is not None  # `python -m bench` selects by it
 
 
 def test_sample_events_cover_the_whole_catalog() -> None:
