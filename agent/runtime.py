@@ -9,6 +9,7 @@ outage never stops the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import secrets
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
 _DRAIN_CHECK_SECONDS = 0.05
+_DRAIN_MAX_CHECK_SECONDS = 1.0
 _STALE_WATERMARK_DAYS = 75
 
 
@@ -374,17 +376,29 @@ class Agent:
         return outcome
 
     async def drain(self, tenant: str, targets: Sequence[str]) -> list[str]:
-        """Wait until each target confirmed the tenant's backlog, or stopped on a fatal error."""
+        """Wait until each target confirmed the tenant's backlog, or stopped on a fatal error.
+
+        Counting the backlog costs time in proportion to it, so a large one is counted seldom:
+        the next count comes after half the time it would take to empty at the pace it last
+        shrank (at least `_DRAIN_CHECK_SECONDS`, at most `_DRAIN_MAX_CHECK_SECONDS`, doubling
+        while it does not shrink); a stop ends the wait at once."""
         problems = []
         for name in targets:
             dispatcher = self.dispatchers[name]
-            while self.store.outbox.backlog(tenant, name):
+            interval, previous = _DRAIN_CHECK_SECONDS, None
+            while backlog := self.store.outbox.backlog(tenant, name):
                 failure = dispatcher.failure_for(tenant)
                 if failure is not None or self._stop.is_set():
                     problems.append(
-                        f"destination {name!r} holds {self.store.outbox.backlog(tenant, name)} "
-                        f"undelivered events: {failure or 'stopped'}"
+                        f"destination {name!r} holds {backlog} undelivered events: "
+                        f"{failure or 'stopped'}"
                     )
                     break
-                await asyncio.sleep(_DRAIN_CHECK_SECONDS)
+                if previous is not None:
+                    shrunk = previous - backlog
+                    interval = interval * backlog / (2 * shrunk) if shrunk > 0 else 2 * interval
+                    interval = min(_DRAIN_MAX_CHECK_SECONDS, max(_DRAIN_CHECK_SECONDS, interval))
+                previous = backlog
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), interval)
         return problems

@@ -20,6 +20,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from agent.nordpass.models import RawEvent
 
 __all__ = ["RepeatedRows", "find_repeats", "replace_seconds", "whole_second"]
@@ -36,14 +38,14 @@ class RepeatedRows:
 
 def find_repeats(events: Sequence[RawEvent], page_sizes: Sequence[int]) -> RepeatedRows:
     """Classify the repeated rows of a pass whose pages held `page_sizes` rows, in order."""
-    first_page: dict[str, int] = {}
+    first_page: dict[bytes | str, int] = {}
     positions: dict[int, list[int]] = {}
     repeated: dict[int, int] = {}
     pages = (page for page, size in enumerate(page_sizes, start=1) for _ in range(size))
     for position, (event, page) in enumerate(zip(events, pages, strict=True)):
         second = event["timestamp"]
         positions.setdefault(second, []).append(position)
-        if first_page.setdefault(json.dumps(event, sort_keys=True), page) != page:
+        if first_page.setdefault(_row_key(event), page) != page:
             repeated.setdefault(second, page)
     found = RepeatedRows()
     for second, page in repeated.items():
@@ -51,6 +53,20 @@ def find_repeats(events: Sequence[RawEvent], page_sizes: Sequence[int]) -> Repea
         contiguous = spread[-1] - spread[0] + 1 == len(spread)
         (found.straddling if contiguous else found.drifted)[second] = page
     return found
+
+
+def _row_key(event: RawEvent) -> bytes | str:
+    """A key equal for two rows exactly when their `json.dumps(row, sort_keys=True)` texts are.
+
+    orjson's sorted form writes distinct values differently, except NaN, infinities and None, all
+    `null`. Rows whose form holds `null`, and rows orjson refuses (integers beyond 64 bits, lone
+    surrogates), are keyed by the standard library's text instead. Equal rows always take the same
+    path, so a key of one kind never stands for a row equal to one keyed by the other."""
+    try:
+        key = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(event, sort_keys=True)
+    return json.dumps(event, sort_keys=True) if b"null" in key else key
 
 
 def whole_second(events: Sequence[RawEvent], total: int, second: int) -> list[RawEvent] | None:

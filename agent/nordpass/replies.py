@@ -3,6 +3,10 @@
 Events are kept as the dicts parsed from the reply, unknown fields included. A reply that is not
 the documented shape raises `ResponseFormatError` naming the tenant and page (`context`) and what
 was wrong, never the request's token.
+
+Bodies are decoded by orjson where it yields exactly what the standard library's `json.loads`
+does, and by the standard library otherwise, so events (and their fingerprints) and the errors
+for malformed bodies do not depend on which one read them.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from agent.errors import ResponseFormatError
 from agent.nordpass.models import ActivityPage, PageMetadata, RawEvent
 
-__all__ = ["parse_page"]
+__all__ = ["decode_json", "parse_page"]
 
 # Python type names as a JSON reader would say them, for format error messages.
 _JSON_TYPE_NAMES = {
@@ -26,6 +32,10 @@ _JSON_TYPE_NAMES = {
     type(None): "null",
 }
 _METADATA_FIELDS = ("total", "per_page", "current_page", "total_pages")
+# orjson reads an integer outside [-2**63, 2**64) as a float; such an integer has 19 digits or more.
+# Any run that long (even inside a string) sends the body to the standard library.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def parse_page(
@@ -33,7 +43,7 @@ def parse_page(
 ) -> ActivityPage:
     """Validate a reply body and wrap it, keeping every event dict and unknown key as received."""
     try:
-        document = json.loads(content)
+        document = decode_json(content)
     except ValueError as err:  # JSONDecodeError, or UnicodeDecodeError on bytes that are not text
         raise ResponseFormatError(
             f"{context}: reply is not valid JSON ({_json_problem(err, content)})"
@@ -47,6 +57,21 @@ def parse_page(
         server_time=server_time,
         extra={key: value for key, value in document.items() if key not in ("data", "metadata")},
     )
+
+
+def decode_json(content: bytes) -> Any:
+    """What `json.loads(content)` returns or raises, value for value and error for error.
+
+    orjson is tried first. What it refuses (NaN and infinities, lone surrogates, numbers beyond
+    a double, other encodings than UTF-8, malformed text) is read again by the standard library,
+    which accepts it as before or raises its own, more specific error. Integers too long for
+    orjson to keep exact never reach it."""
+    if _LONG_DIGIT_RUN not in content.translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(content)
 
 
 def _parse_events(data: object, context: str) -> list[RawEvent]:

@@ -16,7 +16,6 @@ A batch smaller than `batch_max_events` may wait up to the destination's `linger
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections import deque
@@ -29,6 +28,7 @@ import structlog
 from agent.clock import Clock
 from agent.errors import FatalError, RetryableError
 from agent.failpoints import Failpoints
+from agent.nordpass.replies import decode_json
 from agent.state import LogRow, OutboxStore
 from connectors.base import DeliveryReport, Destination, OutboundEvent
 
@@ -281,7 +281,8 @@ class _Sent:
 
 
 def _outbound(row: LogRow) -> OutboundEvent:
-    return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=json.loads(row.raw))
+    # The log holds the event as received; it must come back as the dict the reply parser made.
+    return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=decode_json(row.raw))
 
 
 async def _first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:

@@ -1,0 +1,52 @@
+"""A backfill waits for its destinations: until they confirmed the tenant's backlog, or one
+refuses it for good. The agent runs its dispatchers as in production (`Agent.start`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent.errors import FatalError, RetryableError
+from agent.pipeline.dispatcher import DispatchPolicy
+from tests.pipeline.conftest import HOUR, T0, Deployment
+from tests.support import MemoryDestination
+
+# Retry at once: the injected clock must not race ahead while the SIEM is down (its own latency
+# keeps the retries from spinning).
+IMMEDIATE_RETRIES = DispatchPolicy(
+    batch_max_events=25, base_delay=0.0, max_delay=0.0, fatal_retry_interval=0.0
+)
+
+
+async def test_a_backfill_waits_until_a_destination_that_recovers_confirmed_everything(
+    deployment: Deployment,
+) -> None:
+    siem = MemoryDestination("siem", latency=0.001)
+    agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
+    agent.start()
+    siem.fail_with(RetryableError("HTTP 503 from the collector"), times=40)
+
+    report = await agent.backfill(T0, T0 + HOUR)
+
+    assert report.complete
+    assert siem.failed_attempts == 40
+    assert agent.store.outbox.backlog("acme", "siem") == 0
+    assert len(siem.ids()) == report.tenants[0].fetched > 0
+
+
+async def test_a_backfill_stops_waiting_when_the_destination_refuses_for_good(
+    deployment: Deployment,
+) -> None:
+    siem = MemoryDestination("siem", latency=0.001)
+    agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
+    agent.start()
+    siem.fail_with(FatalError("HTTP 403: token rejected"))
+
+    async with asyncio.timeout(30):  # a guard only: a wait that never ends fails here
+        report = await agent.backfill(T0, T0 + HOUR)
+
+    (outcome,) = report.tenants
+    backlog = agent.store.outbox.backlog("acme", "siem")
+    assert backlog == outcome.fetched > 0
+    assert outcome.error == (
+        f"destination 'siem' holds {backlog} undelivered events: HTTP 403: token rejected"
+    )
