@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
-
 from agent.errors import ResponseFormatError
 from agent.nordpass.models import ActivityPage, PageMetadata, RawEvent
+from agent.normalize.serialization import default_codec
 
 __all__ = ["decode_json", "parse_page"]
 
@@ -32,10 +31,7 @@ _JSON_TYPE_NAMES = {
     type(None): "null",
 }
 _METADATA_FIELDS = ("total", "per_page", "current_page", "total_pages")
-# orjson reads an integer outside [-2**63, 2**64) as a float; such an integer has 19 digits or more.
-# Any run that long (even inside a string) sends the body to the standard library.
-_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
-_LONG_DIGIT_RUN = b"0" * 19
+_CODEC = default_codec()
 
 
 def parse_page(
@@ -60,18 +56,9 @@ def parse_page(
 
 
 def decode_json(content: bytes) -> Any:
-    """What `json.loads(content)` returns or raises, value for value and error for error.
-
-    orjson is tried first. What it refuses (NaN and infinities, lone surrogates, numbers beyond
-    a double, other encodings than UTF-8, malformed text) is read again by the standard library,
-    which accepts it as before or raises its own, more specific error. Integers too long for
-    orjson to keep exact never reach it."""
-    if _LONG_DIGIT_RUN not in content.translate(_DIGITS_AS_ZERO):
-        try:
-            return orjson.loads(content)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(content)
+    """What `json.loads(content)` returns or raises, value for value and error for error (the
+    project's codec: orjson where it reads exactly the same, the standard library otherwise)."""
+    return _CODEC.loads(content)
 
 
 def _parse_events(data: object, context: str) -> list[RawEvent]:

@@ -88,6 +88,10 @@ class StdlibJsonCodec:
         return json.loads(data)
 
 
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
 class OrjsonCodec:
     """orjson, falling back to the standard library for the few inputs it refuses."""
 
@@ -104,10 +108,19 @@ class OrjsonCodec:
             return self._fallback.dumps(value)
 
     def loads(self, data: bytes | str) -> Any:
-        try:
-            return self._orjson.loads(data)
-        except ValueError:  # e.g. a lone surrogate escape, which the standard library accepts
-            return self._fallback.loads(data)
+        """What `json.loads` returns or raises. What orjson refuses (NaN and infinities, lone
+        surrogates, numbers beyond a double, encodings other than UTF-8, malformed text) is
+        read again by the standard library, which accepts it or raises its own, more specific
+        error. orjson reads an integer outside [-2**63, 2**64) as a float; such an integer has
+        19 digits or more, so any run that long (even inside a string) goes to the standard
+        library from the start."""
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):
+            try:
+                return self._orjson.loads(data)
+            except ValueError:
+                pass
+        return self._fallback.loads(data)
 
 
 def default_codec() -> JsonCodec:

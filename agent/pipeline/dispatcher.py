@@ -28,13 +28,14 @@ import structlog
 from agent.clock import Clock
 from agent.errors import FatalError, RetryableError
 from agent.failpoints import Failpoints
-from agent.nordpass.replies import decode_json
+from agent.normalize.serialization import default_codec
 from agent.state import LogRow, OutboxStore
 from connectors.base import DeliveryReport, Destination, OutboundEvent
 
 __all__ = ["DispatchPolicy", "Dispatcher"]
 
 _log = structlog.get_logger("agent.dispatcher")
+_CODEC = default_codec()
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +283,7 @@ class _Sent:
 
 def _outbound(row: LogRow) -> OutboundEvent:
     # The log holds the event as received; it must come back as the dict the reply parser made.
-    return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=decode_json(row.raw))
+    return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=_CODEC.loads(row.raw))
 
 
 async def _first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:

@@ -64,3 +64,18 @@ def test_integers_beyond_64_bits_survive(codec: Any) -> None:
 def test_the_default_codec_reads_what_it_writes() -> None:
     codec = default_codec()
     assert codec.loads(codec.dumps({"a": ["é", 1]})) == {"a": ["é", 1]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": 18446744073709551616}',  # 2**64: orjson alone would read a float
+        '{"n": -9223372036854775809}',
+        '[123456789012345678901234567890, "1234567890123456789012"]',
+        '{"n": NaN}',
+        '{"s": "\\ud800"}',
+    ],
+)
+def test_orjson_reads_exactly_what_the_standard_library_reads(text: str) -> None:
+    for data in (text, text.encode()):
+        assert repr(OrjsonCodec().loads(data)) == repr(json.loads(data))
