@@ -206,7 +206,7 @@ class Agent:
             lookback=(tenant.lookback or defaults.lookback).total_seconds(),
             max_live_window=defaults.max_live_window.total_seconds(),
         )
-        sync = TenantSync(
+        return TenantSync(
             settings,
             source=client,
             store=self.store,
@@ -214,9 +214,8 @@ class Agent:
             clock=self._clock,
             notify=self._notify,
             failpoints=self._failpoints,
+            bounds=self._bounds.setdefault(source.endpoint, BoundKnowledge()),
         )
-        sync.bounds = self._bounds.setdefault(source.endpoint, sync.bounds)
-        return sync
 
     def _notify(self, tenant: str) -> None:
         for name in self.routes.get(tenant, ()):

@@ -81,9 +81,12 @@ class TenantSync:
         failpoints: Failpoints | None = None,
         pass_attempts: int = 3,
         codec: JsonCodec | None = None,
+        bounds: BoundKnowledge | None = None,
     ) -> None:
+        """`bounds`: what is known of the API's bound convention, shared by the tenants of one
+        endpoint (it is the API's, not a tenant's)."""
         self.settings = settings
-        self.bounds = BoundKnowledge()
+        self.bounds = BoundKnowledge() if bounds is None else bounds
         self._source = source
         self._store = store
         self._identity = identity
