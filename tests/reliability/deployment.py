@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ from agent.failpoints import ENVIRONMENT_VARIABLE
 from agent.nordpass.emulator import NordPassEmulator
 from agent.state.schema import SCHEMA_VERSION
 
-__all__ = ["EVENT_ID_KEY", "Deployment", "Receipt", "Source", "StateSnapshot", "canonical"]
+__all__ = [
+    "EVENT_ID_KEY",
+    "Deployment",
+    "Receipt",
+    "Source",
+    "StateSnapshot",
+    "canonical",
+    "wait_or_kill",
+]
 
 # Fixed so that every deployment of a test, interrupted or not, derives the same ids.
 EVENT_ID_KEY = "crash-safety-tests-event-id-key"
@@ -36,6 +45,22 @@ def canonical(event: dict[str, Any]) -> str:
     return json.dumps(
         {key: value for key, value in event.items() if key not in _AGENT_FIELDS}, sort_keys=True
     )
+
+
+async def wait_or_kill(
+    process: asyncio.subprocess.Process, within: float, what: str, log_tail: Callable[[], str]
+) -> int:
+    """The process's exit code; one still running after `within` seconds is killed and the
+    scenario fails, with the end of its log."""
+    try:
+        return await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):  # it ended just now
+            process.kill()
+        code = await process.wait()
+        raise AssertionError(
+            f"{what} still running after {within:.0f} s (exit {code} once killed): {log_tail()}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,17 +214,7 @@ tenants:
         return await self._end(process, within)
 
     async def _end(self, process: asyncio.subprocess.Process, within: float) -> int:
-        """The run's exit code; a run still going after `within` seconds is killed and fails."""
-        try:
-            return await asyncio.wait_for(process.wait(), within)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):  # it ended just now
-                process.kill()
-            code = await process.wait()
-            raise AssertionError(
-                f"backfill still running after {within} s (exit {code} once killed): "
-                f"{self.log_tail()}"
-            ) from None
+        return await wait_or_kill(process, within, "backfill", self.log_tail)
 
     async def _until_busy(self, process: asyncio.subprocess.Process, within: float) -> None:
         """Bounded wait until this run shows work (an API request or output) or exits."""

@@ -24,7 +24,7 @@ from agent.failpoints import ENVIRONMENT_VARIABLE
 from agent.normalize.render_native import ADDED_FIELDS
 from agent.state.schema import SCHEMA_VERSION
 from connectors.splunk_hec.emulator import HecEmulator
-from tests.reliability.deployment import EVENT_ID_KEY, Source
+from tests.reliability.deployment import EVENT_ID_KEY, Source, wait_or_kill
 
 __all__ = [
     "HEC_TOKEN",
@@ -150,16 +150,7 @@ tenants:
     async def finish(self, process: asyncio.subprocess.Process, *, within: float) -> int:
         """The process's exit code; one still running after `within` seconds is killed and
         the scenario fails."""
-        try:
-            return await asyncio.wait_for(process.wait(), within)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):  # it ended just now
-                process.kill()
-            code = await process.wait()
-            raise AssertionError(
-                f"agent still running after {within:.0f} s (exit {code} once killed): "
-                f"{self.log_tail()}"
-            ) from None
+        return await wait_or_kill(process, within, "agent", self.log_tail)
 
     async def terminate(self, process: asyncio.subprocess.Process, *, within: float) -> int:
         """SIGTERM, as an operator stops `run`; its exit code."""
