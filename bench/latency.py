@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import figure, load_average, print_table
-from bench.render import RESULTS, merge_results
-from bench.tenants import (
+from bench.live import (
     AgentProcess,
     EmulatorPlan,
     Recording,
@@ -35,6 +34,7 @@ from bench.tenants import (
     percentile,
     serve_emulators,
 )
+from bench.render import RESULTS, merge_results
 
 __all__ = ["main"]
 

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from bench import latency
-from bench.tenants import Recording
+from bench.live import Recording
 
 
 def test_a_tiny_run_merges_both_percentiles(tmp_path: Path) -> None:
