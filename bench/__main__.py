@@ -5,7 +5,8 @@ into bench/results.json.
 
 A benchmark is a module of this package with a `main(argv)`; `BENCHMARKS` lists them in the
 order they run, with the arguments of a full and of a quick run. At the end every figure of this
-run is listed again with its target; the exit status is 1 when a target was missed.
+run is listed again with its target. A full run exits 1 when a target was missed; a quick run's
+verdicts are indicative only (start-up weighs more in small runs) and it exits 0.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     print_table(figures)
     missed = [figure["name"] for figure in figures if figure.get("pass") is False]
     print(f"\ntargets missed: {', '.join(missed)}" if missed else "\nevery target met")
-    sys.exit(1 if missed else 0)
+    if args.quick and missed:
+        print("(quick sizes: indicative only, the targets are judged on a full run)")
+    sys.exit(1 if missed and not args.quick else 0)
 
 
 if __name__ == "__main__":
