@@ -9,7 +9,6 @@ outage never stops the rest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import secrets
 from collections.abc import Mapping, Sequence
@@ -28,7 +27,7 @@ from agent.nordpass.pacing import RequestPacer
 from agent.nordpass.retry import RetryPolicy
 from agent.pipeline.backfill import Slicer
 from agent.pipeline.cursor import BoundKnowledge
-from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy
+from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy, first_of
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.sync import TenantSettings, TenantSync
 from agent.state import SqliteStateStore
@@ -38,8 +37,7 @@ __all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
 
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
-_DRAIN_CHECK_SECONDS = 0.05
-_DRAIN_MAX_CHECK_SECONDS = 1.0
+_DRAIN_CHECK_SECONDS = 1.0
 _STALE_WATERMARK_DAYS = 75
 
 
@@ -132,11 +130,13 @@ class Agent:
         self._bounds: dict[str, BoundKnowledge] = {}
         self.syncs = {name: self._tenant_sync(name) for name in config.tenants}
         defaults = config.defaults
+        self._stop_reading = asyncio.Event()
         self.slicer = Slicer(
             self.store,
             clock,
             slice_seconds=math.ceil(defaults.backfill_slice.total_seconds()),
             concurrency=defaults.backfill_concurrency,
+            stopping=self._stop_reading,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -162,8 +162,13 @@ class Agent:
                 for name, dispatcher in self.dispatchers.items()
             ]
 
+    def stop_reading(self) -> None:
+        """Start no further backfill or catch-up slices; those under way finish."""
+        self._stop_reading.set()
+
     async def close(self, grace: float = 30.0) -> None:
         """Let batches in flight finish (up to `grace` seconds), then release everything."""
+        self._stop_reading.set()
         self._stop.set()
         pending = [*self._tasks, *self._refills.values()]
         if pending:
@@ -377,27 +382,22 @@ class Agent:
     async def drain(self, tenant: str, targets: Sequence[str]) -> list[str]:
         """Wait until each target confirmed the tenant's backlog, or stopped on a fatal error.
 
-        Counting the backlog costs time in proportion to it, so a large one is counted seldom:
-        the next count comes after half the time it would take to empty at the pace it last
-        shrank (at least `_DRAIN_CHECK_SECONDS`, at most `_DRAIN_MAX_CHECK_SECONDS`, doubling
-        while it does not shrink); a stop ends the wait at once."""
+        Each confirmed batch wakes the wait for a cheap check (offset against the newest row);
+        a failure, which confirms nothing, is noticed within `_DRAIN_CHECK_SECONDS`, and a stop
+        ends the wait at once."""
         problems = []
+        outbox = self.store.outbox
         for name in targets:
             dispatcher = self.dispatchers[name]
-            interval, previous = _DRAIN_CHECK_SECONDS, None
-            while backlog := self.store.outbox.backlog(tenant, name):
+            while not outbox.caught_up(tenant, name):
                 failure = dispatcher.failure_for(tenant)
                 if failure is not None or self._stop.is_set():
+                    backlog = outbox.backlog(tenant, name)
                     problems.append(
                         f"destination {name!r} holds {backlog} undelivered events: "
                         f"{failure or 'stopped'}"
                     )
                     break
-                if previous is not None:
-                    shrunk = previous - backlog
-                    interval = interval * backlog / (2 * shrunk) if shrunk > 0 else 2 * interval
-                    interval = min(_DRAIN_MAX_CHECK_SECONDS, max(_DRAIN_CHECK_SECONDS, interval))
-                previous = backlog
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), interval)
+                progressed = dispatcher.progressed
+                await first_of(self._stop.wait(), progressed.wait(), within=_DRAIN_CHECK_SECONDS)
         return problems

@@ -82,6 +82,7 @@ async def run_forever(agent: Agent, stop: asyncio.Event, *, grace: float = 30.0)
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        agent.stop_reading()  # a long catch-up ends after the slices under way
         _log.info("agent stopping", cycles_in_flight=len(in_flight))
         if in_flight:
             _, unfinished = await asyncio.wait(set(in_flight), timeout=grace)

@@ -79,9 +79,11 @@ class Slicer:
         slice_attempts: int = 3,
         retry_delay: float = 5.0,
         max_pass_rows: int | None = DEFAULT_MAX_PASS_ROWS,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         """`max_pass_rows`: slices are sized first and cut to about this many rows a pass
-        (None: read every slice whole, with no probe)."""
+        (None: read every slice whole, with no probe). Once `stopping` is set no further slice
+        starts (those under way finish), so a shutdown does not wait for a long catch-up."""
         self._store = store
         self._clock = clock
         self._slice_seconds = slice_seconds
@@ -89,6 +91,7 @@ class Slicer:
         self._slice_attempts = slice_attempts
         self._retry_delay = retry_delay
         self._max_pass_rows = max_pass_rows
+        self._stopping = stopping or asyncio.Event()
 
     async def backfill(
         self, sync: TenantSync, start: int, end: int, target: str | None, *, record: bool = True
@@ -142,6 +145,8 @@ class Slicer:
         async def cut(part: tuple[int, int]) -> list[tuple[int, int]]:
             try:
                 async with gate:
+                    if self._stopping.is_set():
+                        return [part]  # not read either
                     total = await sync.window_size(*part)
             except AgentError:  # reading the part whole meets (and reports) the same error
                 return [part]
@@ -162,8 +167,9 @@ class Slicer:
 
         async def one(part: tuple[int, int]) -> None:
             async with gate:
-                if outcome.fatal is not None:
-                    outcome.incomplete.append(f"[{part[0]}, {part[1]}): not read")
+                if outcome.fatal is not None or self._stopping.is_set():
+                    why = "the agent is stopping" if outcome.fatal is None else "not read"
+                    outcome.incomplete.append(f"[{part[0]}, {part[1]}): {why}")
                     return
                 try:
                     await self._read_slice(sync, part, target, outcome, on_complete)

@@ -32,7 +32,7 @@ from agent.normalize.serialization import default_codec
 from agent.state import LogRow, OutboxStore
 from connectors.base import DeliveryReport, Destination, OutboundEvent
 
-__all__ = ["DispatchPolicy", "Dispatcher"]
+__all__ = ["DispatchPolicy", "Dispatcher", "first_of"]
 
 _log = structlog.get_logger("agent.dispatcher")
 _CODEC = default_codec()
@@ -69,6 +69,7 @@ class Dispatcher:
         self._on_delivered = on_delivered
         self._jitter = jitter
         self._wake = asyncio.Event()
+        self._progressed = asyncio.Event()
         self.failure: str | None = None
         self.fatal: bool = False
         self.sent_batches = 0
@@ -92,6 +93,12 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def progressed(self) -> asyncio.Event:
+        """Set by the next confirmed batch: take it, check, then wait on it, and no confirmation
+        in between goes unnoticed."""
+        return self._progressed
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, with up to the destination's `max_in_flight` batches
@@ -119,7 +126,7 @@ class Dispatcher:
                 if not in_flight:
                     self._wake.clear()
                     if lingering or self._rewind or not self._pending(1, after=last_seq):
-                        await _first_of(stop.wait(), self._wake.wait(), within=self._idle_wait())
+                        await first_of(stop.wait(), self._wake.wait(), within=self._idle_wait())
                     continue
                 await asyncio.wait(
                     [task for _, task in in_flight],
@@ -195,7 +202,7 @@ class Dispatcher:
             if stop is None:
                 await self._clock.sleep(delay)
             else:
-                await _first_of(self._clock.sleep(delay), stop.wait(), within=delay + 1)
+                await first_of(self._clock.sleep(delay), stop.wait(), within=delay + 1)
         return _Sent(report, attempt)
 
     def _commit(self, rows: list[LogRow], sent: _Sent) -> None:
@@ -222,6 +229,8 @@ class Dispatcher:
             _log.warning("destination accepts the tenant's events again", destination=self.name,
                          tenant=tenant)  # fmt: skip
         self._retrying -= tenants
+        self._progressed.set()
+        self._progressed = asyncio.Event()
         if self._on_delivered is not None:
             for tenant in tenants:
                 self._on_delivered(self.name, tenant)
@@ -286,7 +295,8 @@ def _outbound(row: LogRow) -> OutboundEvent:
     return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=_CODEC.loads(row.raw))
 
 
-async def _first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:
+async def first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:
+    """Wait until one of `waits` finishes or `within` seconds pass; cancel the others."""
     tasks = [asyncio.ensure_future(wait) for wait in waits]
     try:
         await asyncio.wait(tasks, timeout=within, return_when=asyncio.FIRST_COMPLETED)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import uuid
 from typing import Any
 
 import orjson
@@ -78,11 +77,12 @@ class EventIdentity:
         message = b"".join(
             (organization_uuid.encode(), b"\x00", event_fingerprint, occurrence.to_bytes(4, "big"))
         )
-        digest = bytearray(hmac.new(self._key, message, hashlib.sha256).digest()[:16])
+        digest = bytearray(hmac.digest(self._key, message, "sha256")[:16])
         # Mark it as an RFC 9562 version-8 (custom) UUID so tools accept it as a UUID.
         digest[6] = (digest[6] & 0x0F) | 0x80
         digest[8] = (digest[8] & 0x3F) | 0x80
-        return str(uuid.UUID(bytes=bytes(digest)))
+        text = digest.hex()  # the 8-4-4-4-12 spelling `str(uuid.UUID(...))` gives
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def __repr__(self) -> str:
         return "EventIdentity(key=<hidden>)"

@@ -108,6 +108,7 @@ class TenantSync:
         now = self._clock.now()
         if watermark is None:  # first cycle: fix the start point once, relative to now
             watermark_at_start = math.floor(self.settings.start.resolve(now))
+            self._store.set_meta_value(_start_key(name), str(watermark_at_start).encode())
             self._store.append_window(name, {}, [], watermark=watermark_at_start, now=now)
         elif self.settings.lookback > 0:
             now = await self._recheck_overlap(watermark, now)
@@ -129,8 +130,14 @@ class TenantSync:
         return report
 
     async def _recheck_overlap(self, watermark: int, now: float) -> float:
-        """Probe `[W - lookback, W)` with one row; re-read it only when the count moved."""
+        """Probe `[W - lookback, W)` with one row; re-read it only when the count moved. The
+        overlap never reaches before the tenant's start: those events were not asked for."""
         start = watermark - math.ceil(self.settings.lookback)
+        first = self._store.meta_value(_start_key(self.settings.name))
+        if first is not None:
+            start = max(start, int(first))
+        if start >= watermark:
+            return now
         if self.bounds.probe_seconds(start, watermark) is None:
             await self._calibrate(start, watermark)
         total, server_time = await self._source.probe_total(start, watermark - 1)
@@ -278,6 +285,11 @@ class TenantSync:
                     "the token probably belongs to another organisation. Nothing was forwarded "
                     "for this tenant."
                 )
+
+
+def _start_key(tenant: str) -> str:
+    """Where the tenant's live start point, fixed on its first cycle, is kept."""
+    return f"live_start:{tenant}"
 
 
 def _verdict(counted: int, expected: int) -> bool | None:

@@ -168,6 +168,16 @@ class Outbox:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
+    def caught_up(self, tenant: str, destination: str) -> bool:
+        """Whether `backlog` is 0, without counting: it stops at the first undelivered row."""
+        row = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM offsets o JOIN event_log l ON l.tenant = o.tenant "
+            "AND l.seq > o.seq AND (l.target IS NULL OR l.target = o.destination) "
+            "WHERE o.tenant = ? AND o.destination = ?)",
+            (tenant, destination),
+        ).fetchone()
+        return not row[0]
+
     def newest_seq(self, tenant: str) -> int:
         row = self._db.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM event_log WHERE tenant = ?", (tenant,)

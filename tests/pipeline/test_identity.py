@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import enum
 import hashlib
+import hmac
 import json
 import random
 import uuid
@@ -65,6 +66,25 @@ def test_event_id_is_pinned_and_a_valid_version_8_uuid() -> None:
     parsed = uuid.UUID(event_id)
     assert parsed.version == 8
     assert parsed.variant == uuid.RFC_4122
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=16, max_size=100),
+    organization=st.text(),
+    event_fingerprint=st.binary(min_size=16, max_size=16),
+    occurrence=st.integers(min_value=1, max_value=2**32 - 1),
+)
+def test_event_id_is_hmac_sha256_spelled_as_the_uuid_module_does(
+    key: bytes, organization: str, event_fingerprint: bytes, occurrence: int
+) -> None:
+    message = organization.encode() + b"\x00" + event_fingerprint + occurrence.to_bytes(4, "big")
+    digest = bytearray(hmac.new(key, message, hashlib.sha256).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    expected = str(uuid.UUID(bytes=bytes(digest)))
+    got = EventIdentity(key).event_id(organization, event_fingerprint, occurrence)
+    assert got == expected
 
 
 def test_occurrences_organisations_and_keys_each_change_the_id() -> None:

@@ -3,12 +3,15 @@ rows; the parts cover the range exactly, and a backfill over them delivers every
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from agent.nordpass.emulator import NordPassEmulator
 from agent.pipeline.backfill import Slicer, even_parts
+from agent.pipeline.sync import WindowOutcome
 from tests.pipeline.conftest import HOUR, ORG, T0, Deployment, multiset
 from tests.support import MemoryDestination
 
@@ -49,3 +52,32 @@ async def test_a_backfill_in_small_passes_delivers_every_event_once(
     spans = {(r.timestamp_from, r.timestamp_to) for r in reads}
     assert len(spans) >= len(truth) // 50
     assert all(r.total is None or r.total <= 3 * 50 for r in reads)
+
+
+async def test_once_reading_stops_no_further_slice_starts_and_the_rest_is_reported(
+    deployment: Deployment, emulator: NordPassEmulator
+) -> None:
+    siem = MemoryDestination("siem")
+    agent = deployment.open([siem])
+    stopping = asyncio.Event()
+    agent.slicer = Slicer(
+        agent.store, deployment.clock, slice_seconds=HOUR, concurrency=1, stopping=stopping
+    )
+    sync = agent.syncs["acme"]
+    read = sync.sync_window
+
+    async def read_then_stop(start: int, end: int, **options: Any) -> WindowOutcome:
+        outcome = await read(start, end, **options)
+        stopping.set()  # a shutdown arrives while the first slice is being read
+        return outcome
+
+    sync.sync_window = read_then_stop  # type: ignore[method-assign]
+    deployment.clock.advance(4 * HOUR)
+    outcome = await agent.slicer.backfill(sync, T0, T0 + 4 * HOUR, None)
+    assert outcome.slices_read == 1
+    assert outcome.incomplete == [
+        f"[{T0 + hour * HOUR}, {T0 + (hour + 1) * HOUR}): the agent is stopping"
+        for hour in (1, 2, 3)
+    ]
+    # Only the slice that was read is recorded: a later run reads the other three.
+    assert agent.store.completed_slices("acme", "") == [(T0, T0 + HOUR)]

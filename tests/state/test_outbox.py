@@ -42,6 +42,30 @@ def test_confirming_moves_only_that_destinations_offsets(store: SqliteStateStore
     assert store.outbox.delivered("acme", "a") == 2
 
 
+def test_caught_up_is_an_empty_backlog_whatever_other_destinations_hold(
+    store: SqliteStateStore,
+) -> None:
+    def agrees(tenant: str, destination: str) -> bool:
+        empty = store.outbox.backlog(tenant, destination) == 0
+        return store.outbox.caught_up(tenant, destination) is empty
+
+    assert store.outbox.caught_up("acme", "a")
+    assert store.outbox.caught_up("acme", "b")
+    append(store, "acme", 3)
+    append(store, "globex", 2)
+    store.outbox.confirm("a", store.outbox.pending("a", 3), {}, attempts=1, now=0)
+    assert store.outbox.caught_up("acme", "a")
+    assert not store.outbox.caught_up("globex", "a")
+    assert not store.outbox.caught_up("acme", "b")
+    append(store, "acme", 2, target="b")  # a replay meant for b only
+    assert store.outbox.caught_up("acme", "a")
+    assert not store.outbox.caught_up("acme", "b")
+    store.outbox.confirm("b", store.outbox.pending("b", 10), {}, attempts=1, now=0)
+    assert store.outbox.caught_up("acme", "b")
+    assert store.outbox.caught_up("globex", "b")  # not routed there: nothing to wait for
+    assert all(agrees(t, d) for t in ("acme", "globex") for d in ("a", "b"))
+
+
 def test_poisoned_rows_become_dead_letters_and_the_offset_moves_past_them(
     store: SqliteStateStore,
 ) -> None:
