@@ -29,7 +29,7 @@ _PREFIX = "api_latency"
 
 
 def _agent_figures(name: str, outcome: Outcome, naive: Outcome) -> list[dict[str, Any]]:
-    context = {
+    context: dict[str, Any] = {
         "events": outcome.delivered,
         "expected_events": outcome.expected_events,
         "complete": outcome.complete,

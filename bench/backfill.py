@@ -42,7 +42,7 @@ _PREFIX = "backfill"
 
 def _contender_figures(outcome: Outcome, events_label: str) -> list[dict[str, Any]]:
     name = f"{_PREFIX}.{outcome.contender}"
-    context = {
+    context: dict[str, Any] = {
         "events": outcome.delivered,
         "expected_events": outcome.expected_events,
         "complete": outcome.complete,

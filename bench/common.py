@@ -1,5 +1,6 @@
 """What the end-to-end benchmarks share: child processes measured on their own, emulators in
-processes of their own, figures in the shape of bench/results.json, and the printed table.
+processes of their own (`bench/emulators.py`), the agent's command, figures in the shape of
+bench/results.json, and the printed table.
 
 A measured process is reaped with `os.wait4`, whose resource usage is
 that child's alone: CPU seconds (user + system) and peak resident memory (`ru_maxrss`, the
@@ -26,6 +27,7 @@ from typing import IO, Any
 __all__ = [
     "EmulatorProcess",
     "Measured",
+    "agent_command",
     "figure",
     "load_average",
     "print_table",
@@ -115,17 +117,18 @@ def _last_json(output: bytes) -> dict[str, Any]:
 
 
 class EmulatorProcess:
-    """An emulator served by `python -m bench.emulators` in a process of its own. It prints its
-    address as one JSON line, answers `stats` on stdin with one JSON line, and stops on EOF."""
+    """Emulators served by `python -m bench.emulators` in a process of their own. They print
+    their addresses as one JSON line (`ready`), answer `stats` (and its arguments) on stdin with
+    one JSON line, and stop on EOF."""
 
     def __init__(self, process: subprocess.Popen[str], ready: dict[str, Any]) -> None:
         self._process = process
         self.ready = ready
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, *arguments: object) -> dict[str, Any]:
         assert self._process.stdin is not None
         assert self._process.stdout is not None
-        self._process.stdin.write("stats\n")
+        self._process.stdin.write(" ".join(["stats", *map(str, arguments)]) + "\n")
         self._process.stdin.flush()
         return dict(json.loads(self._process.stdout.readline()))
 
@@ -140,6 +143,7 @@ class EmulatorProcess:
 
 @contextmanager
 def start_emulator(kind: str, *options: str) -> Iterator[EmulatorProcess]:
+    """`python -m bench.emulators KIND OPTIONS...` for the duration of the block."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [_PYTHON, "-m", "bench.emulators", kind, *options],
         stdin=subprocess.PIPE,
@@ -165,6 +169,14 @@ def start_emulator(kind: str, *options: str) -> Iterator[EmulatorProcess]:
                 process.kill()
                 process.wait()
         process.stdout.close()
+
+
+def agent_command(profile: Path | None = None) -> list[str]:
+    """`nordpass-agent`, under cProfile writing to `profile` if given."""
+    if profile is not None:
+        return [_PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "agent"]
+    script = Path(_PYTHON).with_name("nordpass-agent")
+    return [str(script)] if script.exists() else [_PYTHON, "-m", "agent"]
 
 
 def load_average() -> float | None:

@@ -28,11 +28,11 @@ from typing import Any
 from bench.common import figure, load_average, print_table
 from bench.live import (
     AgentProcess,
-    EmulatorPlan,
     Recording,
     agent_config,
     percentile,
     serve_emulators,
+    stop_emulators,
 )
 from bench.render import RESULTS, merge_results
 
@@ -95,10 +95,10 @@ def measure(scenario: Scenario, root: Path) -> tuple[Latencies, tuple[int, int]]
     organizations = tuple(
         (f"tenant-{i:03d}", scenario.events_per_second) for i in range(scenario.tenants)
     )
-    with serve_emulators(EmulatorPlan(organizations, history_start=start)) as emulators:
+    with serve_emulators(organizations, history_start=start) as emulators:
         config = agent_config(
             root,
-            emulators.endpoints,
+            emulators.ready,
             poll_interval=scenario.interval,
             settle_delay=scenario.settle_delay,
             start=start,
@@ -114,7 +114,7 @@ def measure(scenario: Scenario, root: Path) -> tuple[Latencies, tuple[int, int]]
         measured_range = (began, math.floor(ended - scenario.target * (1 + _MARGIN)))
         if measured_range[1] <= measured_range[0]:
             raise ValueError("the run is too short to measure anything: raise --minutes")
-        recording = emulators.stop(measured_range)
+        recording = stop_emulators(emulators, measured_range)
     return latencies(recording, measured_range), measured_range
 
 

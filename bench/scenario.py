@@ -19,7 +19,13 @@ from typing import Any
 
 from agent.clock import SystemClock
 from agent.nordpass.emulator import NordPassEmulator
-from bench.common import EmulatorProcess, Measured, run_measured, start_emulator
+from bench.common import (
+    EmulatorProcess,
+    Measured,
+    agent_command,
+    run_measured,
+    start_emulator,
+)
 from bench.emulators import (
     HEC_INDEX,
     HEC_TOKEN,
@@ -132,13 +138,6 @@ class _Emulators:
     nordpass: EmulatorProcess | None = None
 
 
-def _agent_command(profile: Path | None) -> list[str]:
-    if profile is not None:
-        return [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "agent"]
-    script = Path(sys.executable).with_name("nordpass-agent")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "agent"]
-
-
 _CONFIG = """\
 state: sqlite:///{state}
 event_id_key: "bench-event-id-key-0123456789abcdef"
@@ -181,7 +180,7 @@ def run_agent(history: History, settings: AgentSettings, label: str = "agent") -
                 rps=settings.requests_per_second,
             ))  # fmt: skip
             command = [
-                *_agent_command(settings.profile), "backfill", "--config", str(config),
+                *agent_command(settings.profile), "backfill", "--config", str(config),
                 "--since", str(history.start), "--until", str(history.end),
             ]  # fmt: skip
             measured = run_measured(

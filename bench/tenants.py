@@ -29,11 +29,11 @@ from typing import Any
 from bench.common import figure, load_average, print_table
 from bench.live import (
     AgentProcess,
-    EmulatorPlan,
     Recording,
     agent_config,
     percentile,
     serve_emulators,
+    stop_emulators,
 )
 from bench.render import RESULTS, merge_results
 
@@ -111,11 +111,10 @@ def measure(scenario: Scenario, root: Path) -> Measurement:
     now = math.floor(time.time())
     # The first cycle reads one interval, like every later one; nothing exists before it.
     start = now - math.ceil(scenario.settle_delay + scenario.interval)
-    plan = EmulatorPlan(scenario.organizations(), history_start=start)
-    with serve_emulators(plan) as emulators:
+    with serve_emulators(scenario.organizations(), history_start=start) as emulators:
         config = agent_config(
             root,
-            emulators.endpoints,
+            emulators.ready,
             poll_interval=scenario.interval,
             settle_delay=scenario.settle_delay,
             start=start,
@@ -129,7 +128,7 @@ def measure(scenario: Scenario, root: Path) -> Measurement:
             _, peak = agent.memory_bytes()
         finally:
             code = agent.stop()
-        recording = emulators.stop()
+        recording = stop_emulators(emulators)
     return Measurement(
         window=(began, ended),
         cpu_seconds=(cpu_ended[0] - cpu_began[0], cpu_ended[1] - cpu_began[1]),
