@@ -38,6 +38,8 @@ __all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
 _DRAIN_CHECK_SECONDS = 1.0
+# How often delivered log rows are deleted, expired dead letters dropped and the WAL folded back.
+HOUSEKEEPING_SECONDS = 60
 _STALE_WATERMARK_DAYS = 75
 
 
@@ -325,9 +327,13 @@ class Agent:
             return False
         return True
 
-    def housekeeping(self) -> None:
-        """Delete delivered log rows and expired dead letters; fold the WAL back."""
-        removed = self.store.outbox.prune()
+    async def housekeeping(self) -> None:
+        """Delete delivered log rows and expired dead letters; fold the WAL back. Rows go a
+        chunk at a time, letting the event loop run in between."""
+        removed = 0
+        while chunk := self.store.outbox.prune(limit=1):
+            removed += chunk
+            await asyncio.sleep(0)
         ttl = self.config.dead_letter_ttl.total_seconds()
         expired = self.store.dead_letters.expire(self._clock.now() - ttl)
         self.store.checkpoint()
@@ -350,12 +356,24 @@ class Agent:
         names = (
             list(tenants) if tenants else [n for n, t in self.config.tenants.items() if t.enabled]
         )
-        outcomes = await asyncio.gather(
-            *(self._backfill_tenant(name, report, destinations) for name in names)
-        )
+        # Delivered rows are deleted as the backfill goes, not all at the end: the log of a
+        # long backfill stays about as large as its backlog.
+        housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+        try:
+            outcomes = await asyncio.gather(
+                *(self._backfill_tenant(name, report, destinations) for name in names)
+            )
+        finally:
+            housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
         report.tenants.extend(outcomes)
-        self.housekeeping()
+        await self.housekeeping()
         return report
+
+    async def _keep_house(self) -> None:
+        while True:  # real time, as the scheduler's: this is about disk space, not events
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            await self.housekeeping()
 
     async def _backfill_tenant(
         self, name: str, report: BackfillReport, destinations: Sequence[str] | None

@@ -18,12 +18,11 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from agent.runtime import Agent
+from agent.runtime import HOUSEKEEPING_SECONDS, Agent
 
 __all__ = ["run_forever"]
 
 _log = structlog.get_logger("agent.scheduler")
-_HOUSEKEEPING_SECONDS = 60
 
 
 async def run_forever(agent: Agent, stop: asyncio.Event, *, grace: float = 30.0) -> None:
@@ -74,9 +73,9 @@ async def run_forever(agent: Agent, stop: asyncio.Event, *, grace: float = 30.0)
         # A coroutine job runs on the event loop; a plain function would run in APScheduler's
         # thread pool, on the state store's one connection, possibly while a cycle holds a
         # transaction open on it.
-        agent.housekeeping()
+        await agent.housekeeping()
 
-    scheduler.add_job(housekeeping, "interval", seconds=_HOUSEKEEPING_SECONDS, id="housekeeping")
+    scheduler.add_job(housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
     scheduler.start()
     try:
         await stop.wait()

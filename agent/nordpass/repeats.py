@@ -38,20 +38,25 @@ class RepeatedRows:
 
 def find_repeats(events: Sequence[RawEvent], page_sizes: Sequence[int]) -> RepeatedRows:
     """Classify the repeated rows of a pass whose pages held `page_sizes` rows, in order."""
-    first_page: dict[bytes | str, int] = {}
+    pages = [page for page, size in enumerate(page_sizes, start=1) for _ in range(size)]
+    if len(pages) != len(events):
+        raise ValueError(f"{len(events)} rows for pages of {sum(page_sizes)}")
     positions: dict[int, list[int]] = {}
-    repeated: dict[int, int] = {}
-    pages = (page for page, size in enumerate(page_sizes, start=1) for _ in range(size))
-    for position, (event, page) in enumerate(zip(events, pages, strict=True)):
-        second = event["timestamp"]
-        positions.setdefault(second, []).append(position)
-        if first_page.setdefault(_row_key(event), page) != page:
-            repeated.setdefault(second, page)
+    for position, event in enumerate(events):
+        positions.setdefault(event["timestamp"], []).append(position)
     found = RepeatedRows()
-    for second, page in repeated.items():
-        spread = positions[second]
-        contiguous = spread[-1] - spread[0] + 1 == len(spread)
-        (found.straddling if contiguous else found.drifted)[second] = page
+    for second, spread in positions.items():
+        # A row received twice came on two pages (its second too): only a second spread over
+        # pages can hold one, so only its rows are compared.
+        if pages[spread[0]] == pages[spread[-1]]:
+            continue
+        first_page: dict[bytes | str, int] = {}
+        for position in spread:
+            page = pages[position]
+            if first_page.setdefault(_row_key(events[position]), page) != page:
+                contiguous = spread[-1] - spread[0] + 1 == len(spread)
+                (found.straddling if contiguous else found.drifted)[second] = page
+                break
     return found
 
 

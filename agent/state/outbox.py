@@ -190,10 +190,11 @@ class Outbox:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
-    def prune(self) -> int:
-        """Delete rows every destination has confirmed; rows of unrouted tenants go too."""
+    def prune(self, limit: int | None = None) -> int:
+        """Delete rows every destination has confirmed (rows of unrouted tenants go too), in
+        chunks of one transaction each; with `limit`, stop after about that many rows."""
         removed = 0
-        while True:
+        while limit is None or removed < limit:
             with self._database.transaction() as db:
                 cursor = db.execute(
                     "DELETE FROM event_log WHERE seq IN (SELECT l.seq FROM event_log l "
@@ -203,7 +204,8 @@ class Outbox:
                 )
             removed += cursor.rowcount
             if cursor.rowcount < _PRUNE_CHUNK:
-                return removed
+                break
+        return removed
 
     def detach(self, tenant: str, destination: str, now: float) -> Gap | None:
         """Skip this destination's backlog for `tenant`, recording the time range it misses."""
