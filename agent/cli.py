@@ -89,7 +89,6 @@ def _tune_gc() -> None:
 
 
 def _open_agent(config: AgentConfig) -> Agent:
-    _tune_gc()
     try:
         return Agent(
             config, clock=SystemClock(), failpoints=Failpoints.from_environment(os.environ)
@@ -365,6 +364,8 @@ def _report_dict(summary: BackfillReport) -> dict[str, object]:
 
 
 def main() -> None:
+    """The `nordpass-agent` console entry point (a process of its own)."""
+    _tune_gc()
     try:
         app()
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -30,7 +31,7 @@ from agent.pipeline.cursor import BoundKnowledge
 from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy, first_of
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.sync import TenantSettings, TenantSync
-from agent.state import SqliteStateStore
+from agent.state import PRUNE_CHUNK, SqliteStateStore
 from connectors import Destination, build_destination
 
 __all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
@@ -329,11 +330,17 @@ class Agent:
 
     async def housekeeping(self) -> None:
         """Delete delivered log rows and expired dead letters; fold the WAL back. Rows go a
-        chunk at a time, letting the event loop run in between."""
+        chunk at a time, letting the event loop run in between; nothing is done once the agent
+        is closing (the store is about to close)."""
         removed = 0
-        while chunk := self.store.outbox.prune(limit=1):
+        while not self._stop.is_set():
+            chunk = self.store.outbox.prune_chunk()
             removed += chunk
+            if chunk < PRUNE_CHUNK:
+                break
             await asyncio.sleep(0)
+        if self._stop.is_set():
+            return
         ttl = self.config.dead_letter_ttl.total_seconds()
         expired = self.store.dead_letters.expire(self._clock.now() - ttl)
         self.store.checkpoint()
@@ -373,7 +380,10 @@ class Agent:
     async def _keep_house(self) -> None:
         while True:  # real time, as the scheduler's: this is about disk space, not events
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
-            await self.housekeeping()
+            try:
+                await self.housekeeping()
+            except (AgentError, sqlite3.Error) as error:  # try again next time; say so now
+                _log.error("housekeeping failed; delivered rows are kept", error=str(error))
 
     async def _backfill_tenant(
         self, name: str, report: BackfillReport, destinations: Sequence[str] | None
@@ -400,9 +410,9 @@ class Agent:
     async def drain(self, tenant: str, targets: Sequence[str]) -> list[str]:
         """Wait until each target confirmed the tenant's backlog, or stopped on a fatal error.
 
-        Each confirmed batch wakes the wait for a cheap check (offset against the newest row);
-        a failure, which confirms nothing, is noticed within `_DRAIN_CHECK_SECONDS`, and a stop
-        ends the wait at once."""
+        Each batch confirmed with rows of the tenant wakes the wait for a cheap check (is any
+        row left above the offset?); a failure, which confirms nothing, is noticed within
+        `_DRAIN_CHECK_SECONDS`, and a stop ends the wait at once."""
         problems = []
         outbox = self.store.outbox
         for name in targets:
@@ -416,6 +426,6 @@ class Agent:
                         f"{failure or 'stopped'}"
                     )
                     break
-                progressed = dispatcher.progressed
+                progressed = dispatcher.progressed(tenant)
                 await first_of(self._stop.wait(), progressed.wait(), within=_DRAIN_CHECK_SECONDS)
         return problems

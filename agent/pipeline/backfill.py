@@ -203,6 +203,9 @@ class Slicer:
                     return
                 reason = f"pages kept drifting after {result.verified_until}"
                 start = result.verified_until
+            if self._stopping.is_set():
+                reason = f"{reason}; not retried: the agent is stopping"
+                break
             _log.warning("slice incomplete; retrying", tenant=sync.settings.name,
                          slice=(start, end), attempt=attempt, reason=reason)  # fmt: skip
             await self._clock.sleep(self._retry_delay * attempt)

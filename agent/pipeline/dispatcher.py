@@ -69,7 +69,7 @@ class Dispatcher:
         self._on_delivered = on_delivered
         self._jitter = jitter
         self._wake = asyncio.Event()
-        self._progressed = asyncio.Event()
+        self._progressed: dict[str, asyncio.Event] = {}
         self.failure: str | None = None
         self.fatal: bool = False
         self.sent_batches = 0
@@ -94,11 +94,13 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
-    @property
-    def progressed(self) -> asyncio.Event:
-        """Set by the next confirmed batch: take it, check, then wait on it, and no confirmation
-        in between goes unnoticed."""
-        return self._progressed
+    def progressed(self, tenant: str) -> asyncio.Event:
+        """Set by the next confirmed batch holding rows of `tenant` (or a hold of the tenant):
+        take it, check, then wait on it, and nothing in between goes unnoticed."""
+        event = self._progressed.get(tenant)
+        if event is None:
+            event = self._progressed[tenant] = asyncio.Event()
+        return event
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, with up to the destination's `max_in_flight` batches
@@ -229,8 +231,9 @@ class Dispatcher:
             _log.warning("destination accepts the tenant's events again", destination=self.name,
                          tenant=tenant)  # fmt: skip
         self._retrying -= tenants
-        self._progressed.set()
-        self._progressed = asyncio.Event()
+        for tenant in tenants:
+            if (event := self._progressed.pop(tenant, None)) is not None:
+                event.set()
         if self._on_delivered is not None:
             for tenant in tenants:
                 self._on_delivered(self.name, tenant)
@@ -249,6 +252,8 @@ class Dispatcher:
         until = self._clock.now() + self._policy.fatal_retry_interval
         self._holds[tenant] = _Hold(reason, until)
         self._retrying.discard(tenant)
+        if (event := self._progressed.pop(tenant, None)) is not None:
+            event.set()  # whoever waits for this tenant learns of the hold at once
 
     def _release_due_holds(self) -> None:
         now = self._clock.now()

@@ -225,7 +225,10 @@ class TenantSync:
         self._check_organization(result)
         start, end = result.timestamp_from + 1, result.timestamp_to
         observed = observe(result.events)
-        stored = {} if target else self._store.stored_counts(name, observed)
+        stored: dict[bytes, int] = {}
+        if observed and not target:
+            seconds = [seen.second for seen in observed.values()]
+            stored = self._store.stored_counts(name, min(seconds), max(seconds) + 1)
         fresh = new_occurrences(observed, stored)
         entries = [
             LogEntry(

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from agent.state.database import Database
 
-__all__ = ["DeadLetter", "Gap", "LogRow", "Outbox", "Position"]
+__all__ = ["PRUNE_CHUNK", "DeadLetter", "Gap", "LogRow", "Outbox", "Position"]
 
-_PRUNE_CHUNK = 5000
+PRUNE_CHUNK = 5000
 _PENDING = (
     "SELECT l.seq, l.tenant, l.event_id, l.second, l.raw FROM event_log l "
     "JOIN offsets o ON o.tenant = l.tenant AND o.destination = ? "
@@ -190,22 +190,25 @@ class Outbox:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
-    def prune(self, limit: int | None = None) -> int:
-        """Delete rows every destination has confirmed (rows of unrouted tenants go too), in
-        chunks of one transaction each; with `limit`, stop after about that many rows."""
+    def prune(self) -> int:
+        """Delete rows every destination has confirmed; rows of unrouted tenants go too."""
         removed = 0
-        while limit is None or removed < limit:
-            with self._database.transaction() as db:
-                cursor = db.execute(
-                    "DELETE FROM event_log WHERE seq IN (SELECT l.seq FROM event_log l "
-                    "WHERE l.seq <= COALESCE((SELECT MIN(o.seq) FROM offsets o "
-                    "WHERE o.tenant = l.tenant), l.seq) LIMIT ?)",
-                    (_PRUNE_CHUNK,),
-                )
-            removed += cursor.rowcount
-            if cursor.rowcount < _PRUNE_CHUNK:
-                break
-        return removed
+        while True:
+            chunk = self.prune_chunk()
+            removed += chunk
+            if chunk < PRUNE_CHUNK:
+                return removed
+
+    def prune_chunk(self) -> int:
+        """One transaction of `prune`: up to `PRUNE_CHUNK` rows; fewer means none are left."""
+        with self._database.transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM event_log WHERE seq IN (SELECT l.seq FROM event_log l "
+                "WHERE l.seq <= COALESCE((SELECT MIN(o.seq) FROM offsets o "
+                "WHERE o.tenant = l.tenant), l.seq) LIMIT ?)",
+                (PRUNE_CHUNK,),
+            )
+        return int(cursor.rowcount)
 
     def detach(self, tenant: str, destination: str, now: float) -> Gap | None:
         """Skip this destination's backlog for `tenant`, recording the time range it misses."""

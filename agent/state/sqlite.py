@@ -4,7 +4,7 @@ fingerprint counts, so a crash can neither lose an event nor record it as seen w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +13,6 @@ from agent.state.dead_letters import DeadLetters
 from agent.state.outbox import Outbox
 
 __all__ = ["LogEntry", "SqliteStateStore"]
-
-_LOOKUP_CHUNK = 500  # stays under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +57,14 @@ class SqliteStateStore:
         ).fetchone()
         return None if row is None else int(row[0])
 
-    def stored_counts(self, tenant: str, fingerprints: Iterable[bytes]) -> dict[bytes, int]:
-        wanted = list(fingerprints)
-        found: dict[bytes, int] = {}
-        for offset in range(0, len(wanted), _LOOKUP_CHUNK):
-            chunk = wanted[offset : offset + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT fingerprint, count FROM fingerprints "  # noqa: S608 - only ? marks
-                f"WHERE tenant = ? AND fingerprint IN ({marks})",
-                (tenant, *chunk),
-            )
-            found.update((bytes(fp), int(count)) for fp, count in rows)
-        return found
+    def stored_counts(self, tenant: str, start: int, end: int) -> dict[bytes, int]:
+        """The count of every fingerprint stored for the seconds `[start, end)`."""
+        rows = self._db.execute(
+            "SELECT fingerprint, count FROM fingerprints "
+            "WHERE tenant = ? AND second >= ? AND second < ?",
+            (tenant, start, end),
+        )
+        return {bytes(fp): int(count) for fp, count in rows}
 
     def count_in_range(self, tenant: str, start: int, end: int) -> int:
         """Occurrences stored for seconds in [start, end)."""
@@ -110,10 +103,10 @@ class SqliteStateStore:
         forward. Counts and the watermark never go down."""
         with self.database.transaction() as db:
             db.executemany(
-                "INSERT INTO fingerprints (tenant, fingerprint, second, count) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (tenant, fingerprint) DO UPDATE "
+                "INSERT INTO fingerprints (tenant, second, fingerprint, count) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (tenant, second, fingerprint) DO UPDATE "
                 "SET count = MAX(count, excluded.count)",
-                ((tenant, fp, second, count) for fp, (second, count) in counts.items()),
+                ((tenant, second, fp, count) for fp, (second, count) in counts.items()),
             )
             db.executemany(
                 "INSERT INTO event_log (tenant, target, event_id, second, raw) "

@@ -210,3 +210,16 @@ async def test_a_hold_still_refused_at_the_retry_stays_on(tenants: SqliteStateSt
     assert tenants.outbox.backlog("acme", "siem") == 1
     stop.set()
     await asyncio.wait_for(runner, timeout=5)
+
+
+async def test_a_confirmed_batch_wakes_only_those_waiting_for_its_tenants(
+    tenants: SqliteStateStore,
+) -> None:
+    dispatcher = Dispatcher(MemoryDestination("siem"), tenants.outbox, clock=ManualClock())
+    acme, globex = dispatcher.progressed("acme"), dispatcher.progressed("globex")
+    append(tenants, "acme", ["a0", "a1"], 100)
+    assert await dispatcher.deliver_once() is True
+    assert acme.is_set()
+    assert not globex.is_set()
+    assert not dispatcher.progressed("acme").is_set()  # the next wait takes a fresh one
+    assert dispatcher.progressed("globex") is globex

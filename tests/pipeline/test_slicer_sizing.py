@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
 
 import pytest
 
 from agent.nordpass.emulator import NordPassEmulator
 from agent.pipeline.backfill import Slicer, even_parts
-from agent.pipeline.sync import WindowOutcome
 from tests.pipeline.conftest import HOUR, ORG, T0, Deployment, multiset
 from tests.support import MemoryDestination
 
@@ -63,17 +61,19 @@ async def test_once_reading_stops_no_further_slice_starts_and_the_rest_is_report
     agent.slicer = Slicer(
         agent.store, deployment.clock, slice_seconds=HOUR, concurrency=1, stopping=stopping
     )
-    sync = agent.syncs["acme"]
-    read = sync.sync_window
-
-    async def read_then_stop(start: int, end: int, **options: Any) -> WindowOutcome:
-        outcome = await read(start, end, **options)
-        stopping.set()  # a shutdown arrives while the first slice is being read
-        return outcome
-
-    sync.sync_window = read_then_stop  # type: ignore[method-assign]
     deployment.clock.advance(4 * HOUR)
-    outcome = await agent.slicer.backfill(sync, T0, T0 + 4 * HOUR, None)
+    requests_before = len(emulator.requests)
+
+    async def stop_once_the_first_slice_is_being_read() -> None:
+        # A shutdown arrives while the first slice's pages are being read (after the sizing
+        # probes, which ask for one row).
+        while not any(r.per_page != 1 for r in emulator.requests[requests_before:]):  # noqa: ASYNC110 - a request log, no event
+            await asyncio.sleep(0)
+        stopping.set()
+
+    watcher = asyncio.create_task(stop_once_the_first_slice_is_being_read())
+    outcome = await agent.slicer.backfill(agent.syncs["acme"], T0, T0 + 4 * HOUR, None)
+    await watcher
     assert outcome.slices_read == 1
     assert outcome.incomplete == [
         f"[{T0 + hour * HOUR}, {T0 + (hour + 1) * HOUR}): the agent is stopping"
@@ -81,3 +81,6 @@ async def test_once_reading_stops_no_further_slice_starts_and_the_rest_is_report
     ]
     # Only the slice that was read is recorded: a later run reads the other three.
     assert agent.store.completed_slices("acme", "") == [(T0, T0 + HOUR)]
+    reads = [r for r in emulator.requests[requests_before:] if r.per_page != 1]
+    assert reads
+    assert all(T0 - 1 <= (r.timestamp_from or 0) < T0 + HOUR for r in reads)  # the first only

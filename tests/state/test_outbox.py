@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.state import LogEntry, SqliteStateStore
+from agent.state import PRUNE_CHUNK, LogEntry, SqliteStateStore
 
 
 @pytest.fixture
@@ -64,6 +64,23 @@ def test_caught_up_is_an_empty_backlog_whatever_other_destinations_hold(
     assert store.outbox.caught_up("acme", "b")
     assert store.outbox.caught_up("globex", "b")  # not routed there: nothing to wait for
     assert all(agrees(t, d) for t in ("acme", "globex") for d in ("a", "b"))
+    rows = store.outbox.pending("a", 10)
+    assert [row.tenant for row in rows] == ["globex", "globex"]
+    store.outbox.confirm("a", rows, {rows[-1].seq: "rejected"}, attempts=1, now=0)
+    assert store.outbox.caught_up("globex", "a")  # a dead letter is no backlog
+    assert all(agrees(t, d) for t in ("acme", "globex") for d in ("a", "b"))
+
+
+def test_pruning_goes_a_chunk_at_a_time_and_stops_at_the_first_short_one(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "globex", PRUNE_CHUNK + 10)  # routed to "a" only
+    store.outbox.confirm("a", store.outbox.pending("a", PRUNE_CHUNK), {}, attempts=1, now=0)
+    assert store.outbox.prune_chunk() == PRUNE_CHUNK
+    assert store.outbox.prune_chunk() == 0  # the other 10 are not confirmed yet
+    store.outbox.confirm("a", store.outbox.pending("a", 20), {}, attempts=1, now=0)
+    assert store.outbox.prune() == 10
+    assert store.outbox.caught_up("globex", "a")
 
 
 def test_poisoned_rows_become_dead_letters_and_the_offset_moves_past_them(

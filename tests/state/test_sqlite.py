@@ -10,6 +10,7 @@ import pytest
 
 from agent.errors import FatalError
 from agent.state import SCHEMA_VERSION, SqliteStateStore, StateLockedError
+from agent.state.schema import MIGRATIONS
 
 FP_A = b"a" * 16
 FP_B = b"b" * 16
@@ -29,7 +30,8 @@ def test_counts_only_grow_and_survive_reopening(tmp_path: Path) -> None:
     store.append_window("acme", {FP_A: (100, 1)}, [], watermark=None, now=0)
     store.close()
     reopened = SqliteStateStore(path)
-    assert reopened.stored_counts("acme", [FP_A, FP_B, b"c" * 16]) == {FP_A: 2, FP_B: 1}
+    assert reopened.stored_counts("acme", 100, 102) == {FP_A: 2, FP_B: 1}
+    assert reopened.stored_counts("acme", 101, 200) == {FP_B: 1}
     assert reopened.count_in_range("acme", 100, 101) == 2
     assert reopened.count_in_range("acme", 100, 102) == 3
     reopened.close()
@@ -37,7 +39,7 @@ def test_counts_only_grow_and_survive_reopening(tmp_path: Path) -> None:
 
 def test_tenants_do_not_share_counts(store: SqliteStateStore) -> None:
     store.append_window("acme", {FP_A: (100, 1)}, [], watermark=200, now=0)
-    assert store.stored_counts("globex", [FP_A]) == {}
+    assert store.stored_counts("globex", 0, 1000) == {}
     assert store.watermark("globex") is None
     assert store.watermark("acme") == 200
 
@@ -48,10 +50,12 @@ def test_watermark_never_moves_backwards(store: SqliteStateStore) -> None:
     assert store.watermark("acme") == 500
 
 
-def test_many_fingerprints_are_looked_up_past_the_parameter_limit(store: SqliteStateStore) -> None:
-    counts = {i.to_bytes(16, "big"): (i, 1) for i in range(2500)}
+def test_a_range_of_seconds_reads_every_fingerprint_stored_in_it(store: SqliteStateStore) -> None:
+    counts = {i.to_bytes(16, "big"): (1000 + i // 3, 1 + i % 2) for i in range(2500)}
     store.append_window("acme", counts, [], watermark=None, now=0)
-    assert len(store.stored_counts("acme", counts)) == 2500
+    expected = {fp: count for fp, (second, count) in counts.items() if 1100 <= second < 1500}
+    assert store.stored_counts("acme", 1100, 1500) == expected
+    assert len(expected) == 1200
 
 
 def test_a_second_process_on_the_same_state_is_refused(store: SqliteStateStore) -> None:
@@ -88,3 +92,26 @@ def test_meta_values_round_trip(store: SqliteStateStore) -> None:
     assert store.meta_value("event_id_key") is None
     store.set_meta_value("event_id_key", b"\x00\x01")
     assert store.meta_value("event_id_key") == b"\x00\x01"
+
+
+def test_fingerprints_stored_before_the_time_ordered_layout_survive_the_migration(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path, isolation_level=None) as db:  # a state file at schema 3
+        for migration in MIGRATIONS[:3]:
+            db.executescript(migration)
+        db.execute("PRAGMA user_version = 3")
+        db.executemany(
+            "INSERT INTO fingerprints (tenant, fingerprint, second, count) VALUES (?, ?, ?, ?)",
+            [("acme", FP_A, 100, 2), ("acme", FP_B, 101, 1), ("globex", FP_A, 100, 1)],
+        )
+    db.close()
+    store = SqliteStateStore(path)
+    try:
+        assert store.stored_counts("acme", 0, 1000) == {FP_A: 2, FP_B: 1}
+        assert store.stored_counts("globex", 100, 101) == {FP_A: 1}
+        store.append_window("acme", {FP_A: (100, 3)}, [], now=0)
+        assert store.count_in_range("acme", 100, 102) == 4
+    finally:
+        store.close()
