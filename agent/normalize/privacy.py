@@ -191,8 +191,12 @@ def _strip_object(value: dict[str, Any]) -> dict[str, Any]:
             changes[key] = stripped
     if _ITEM_DETAIL_KEYS.isdisjoint(value):
         return value if changes is None else {**value, **changes}
-    kept = {key: inner for key, inner in value.items() if key not in _ITEM_DETAIL_KEYS}
-    return kept if changes is None else {**kept, **changes}
+    # A detail key goes whatever its value holds, a nested object included.
+    return {
+        key: inner if changes is None else changes.get(key, inner)
+        for key, inner in value.items()
+        if key not in _ITEM_DETAIL_KEYS
+    }
 
 
 def _strip_list(value: list[Any], in_items: bool) -> list[Any]:

@@ -73,6 +73,24 @@ def test_admin_removes_item_names_and_types_from_every_format(output_format: str
 
 
 @pytest.mark.parametrize("output_format", OUTPUT_FORMATS)
+def test_admin_removes_a_detail_key_whose_value_is_an_object(output_format: str) -> None:
+    raw = _sensitive_event()
+    raw["metadata"]["folder"] = {
+        "name": {"label": ITEM_NAMES[0], "type": ITEM_TYPES[0]},
+        "type": {"kind": ITEM_TYPES[1]},
+        "uuid": "0b8e2f4a-6c1d-4e3f-9a8b-7c6d5e4f3a2b",
+    }
+    output = _outputs(PrivacyProfile("admin"), raw)[output_format]
+    for value in ITEM_NAMES + ITEM_TYPES:
+        assert value not in output
+    if output_format == "native":
+        record = Formatter("native", PrivacyProfile("admin")).to_record(
+            raw, tenant="acme", event_id="e-1"
+        )
+        assert record["metadata"]["folder"] == {"uuid": "0b8e2f4a-6c1d-4e3f-9a8b-7c6d5e4f3a2b"}
+
+
+@pytest.mark.parametrize("output_format", OUTPUT_FORMATS)
 def test_pseudonymize_hides_every_email_and_item_name_in_every_format(output_format: str) -> None:
     profile = PrivacyProfile("pseudonymize", pseudonymize_key=KEY)
     output = _outputs(profile, _sensitive_event())[output_format]
