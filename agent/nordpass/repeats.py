@@ -20,9 +20,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import orjson
-
 from agent.nordpass.models import RawEvent
+from agent.normalize.serialization import sorted_compact_json
 
 __all__ = ["RepeatedRows", "find_repeats", "replace_seconds", "whole_second"]
 
@@ -61,17 +60,11 @@ def find_repeats(events: Sequence[RawEvent], page_sizes: Sequence[int]) -> Repea
 
 
 def _row_key(event: RawEvent) -> bytes | str:
-    """A key equal for two rows exactly when their `json.dumps(row, sort_keys=True)` texts are.
-
-    orjson's sorted form writes distinct values differently, except NaN, infinities and None, all
-    `null`. Rows whose form holds `null`, and rows orjson refuses (integers beyond 64 bits, lone
-    surrogates), are keyed by the standard library's text instead. Equal rows always take the same
-    path, so a key of one kind never stands for a row equal to one keyed by the other."""
-    try:
-        key = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(event, sort_keys=True)
-    return json.dumps(event, sort_keys=True) if b"null" in key else key
+    """A key equal for two rows exactly when their `json.dumps(row, sort_keys=True)` texts are:
+    the compact form where orjson provably writes it as the standard library does, that text
+    otherwise. Equal rows hold the same types, so they take the same path, and a key of one
+    kind never stands for a row equal to one keyed by the other."""
+    return sorted_compact_json(event) or json.dumps(event, sort_keys=True)
 
 
 def whole_second(events: Sequence[RawEvent], total: int, second: int) -> list[RawEvent] | None:

@@ -16,7 +16,12 @@ import json.encoder
 import math
 from typing import Any, Protocol
 
-__all__ = ["JsonCodec", "OrjsonCodec", "StdlibJsonCodec", "default_codec"]
+try:  # a dependency; without it everything still works through the standard library
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None  # type: ignore[assignment]
+
+__all__ = ["JsonCodec", "OrjsonCodec", "StdlibJsonCodec", "default_codec", "sorted_compact_json"]
 
 
 class JsonCodec(Protocol):
@@ -129,3 +134,36 @@ def default_codec() -> JsonCodec:
         return OrjsonCodec()
     except ImportError:
         return StdlibJsonCodec()
+
+
+# Values orjson writes exactly as `json.dumps(..., ensure_ascii=False)` does. Floats are not among
+# them: orjson spells some differently (`0.00001` for `1e-05`, `null` for NaN).
+_SAME_SPELLING = frozenset((str, int, bool, type(None)))
+# Deeper values take the standard library's path; orjson refuses more than 255 levels anyway.
+_MAX_FAST_DEPTH = 200
+
+
+def sorted_compact_json(value: dict[str, Any] | list[Any]) -> bytes | None:
+    """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()`,
+    written by orjson, when orjson provably writes exactly that; None when it may not (floats,
+    integers beyond 64 bits, lone surrogates, keys that are not strings, very deep nesting), and
+    the caller takes the standard library's path."""
+    if _orjson is None or not _spelled_alike(value, 0):
+        return None
+    try:
+        return _orjson.dumps(value, option=_orjson.OPT_SORT_KEYS)
+    except _orjson.JSONEncodeError:  # a big integer, a lone surrogate, a key that is no str
+        return None
+
+
+def _spelled_alike(value: Any, depth: int) -> bool:
+    """Whether orjson writes `value` (a dict or list) as the standard library does: only plain
+    dicts, lists, strings, integers, booleans and nulls, not too deep. Exact types, so subclasses
+    and the types orjson alone serializes (UUID, datetime, enum, dataclass) never qualify."""
+    kind = type(value)
+    if depth > _MAX_FAST_DEPTH or (kind is not dict and kind is not list):
+        return False
+    for inner in value.values() if kind is dict else value:
+        if type(inner) not in _SAME_SPELLING and not _spelled_alike(inner, depth + 1):
+            return False
+    return True

@@ -19,18 +19,12 @@ import hmac
 import json
 from typing import Any
 
-import orjson
+from agent.normalize.serialization import sorted_compact_json
 
 __all__ = ["CANONICAL_VERSION", "EventIdentity", "canonical_bytes", "fingerprint"]
 
 CANONICAL_VERSION = 1
 _PREFIX = b"nordpass-event:v1\x00"
-
-# Values orjson writes exactly as `json.dumps(..., ensure_ascii=False)` does. Floats are not among
-# them: orjson spells some differently (`0.00001` for `1e-05`, `null` for NaN).
-_SAME_SPELLING = frozenset((str, int, bool, type(None)))
-# Deeper values take the standard library's path; orjson refuses more than 255 levels anyway.
-_MAX_FAST_DEPTH = 200
 
 
 def canonical_bytes(raw: dict[str, Any]) -> bytes:
@@ -39,26 +33,11 @@ def canonical_bytes(raw: dict[str, Any]) -> bytes:
     user = raw.get("user")
     if isinstance(user, dict) and "email" in user:
         raw = {**raw, "user": {key: value for key, value in user.items() if key != "email"}}
-    if _spelled_alike(raw, 0):
-        try:
-            return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:
-            pass  # an integer beyond 64 bits, a lone surrogate or a key that is not a str
+    fast = sorted_compact_json(raw)
+    if fast is not None:
+        return fast
     # The form as it was first defined, for everything the fast path does not vouch for.
     return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _spelled_alike(value: Any, depth: int) -> bool:
-    """Whether orjson writes `value` (a dict or list) as the standard library does: only plain
-    dicts, lists, strings, integers, booleans and nulls, not too deep. Exact types, so subclasses
-    and the types orjson alone serializes (UUID, datetime, enum, dataclass) never qualify."""
-    kind = type(value)
-    if depth > _MAX_FAST_DEPTH or (kind is not dict and kind is not list):
-        return False
-    for inner in value.values() if kind is dict else value:
-        if type(inner) not in _SAME_SPELLING and not _spelled_alike(inner, depth + 1):
-            return False
-    return True
 
 
 def fingerprint(raw: dict[str, Any]) -> bytes:
