@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -40,7 +39,7 @@ _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
 _DRAIN_CHECK_SECONDS = 1.0
 # How often delivered log rows are deleted, expired dead letters dropped and the WAL folded back.
-HOUSEKEEPING_SECONDS = 60
+_HOUSEKEEPING_SECONDS = 60
 _STALE_WATERMARK_DAYS = 75
 
 
@@ -143,6 +142,7 @@ class Agent:
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._housekeeping: asyncio.Task[None] | None = None
         self._refills: dict[str, asyncio.Task[None]] = {}
 
     async def __aenter__(self) -> Agent:
@@ -158,12 +158,15 @@ class Agent:
         await self.close()
 
     def start(self) -> None:
-        """Start one dispatcher task per destination."""
+        """Start one dispatcher task per destination, and housekeeping every minute (in `run`
+        and during a backfill alike: the log stays about as large as the backlog)."""
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(dispatcher.run(self._stop), name=f"dispatch:{name}")
                 for name, dispatcher in self.dispatchers.items()
             ]
+        if self._housekeeping is None:
+            self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
     def stop_reading(self) -> None:
         """Start no further backfill or catch-up slices; those under way finish."""
@@ -173,6 +176,9 @@ class Agent:
         """Let batches in flight finish (up to `grace` seconds), then release everything."""
         self._stop_reading.set()
         self._stop.set()
+        if self._housekeeping is not None:  # before the store closes under it
+            self._housekeeping.cancel()
+            await asyncio.gather(self._housekeeping, return_exceptions=True)
         pending = [*self._tasks, *self._refills.values()]
         if pending:
             _, unfinished = await asyncio.wait(pending, timeout=grace)
@@ -330,17 +336,12 @@ class Agent:
 
     async def housekeeping(self) -> None:
         """Delete delivered log rows and expired dead letters; fold the WAL back. Rows go a
-        chunk at a time, letting the event loop run in between; nothing is done once the agent
-        is closing (the store is about to close)."""
+        chunk at a time, letting the event loop run in between."""
         removed = 0
-        while not self._stop.is_set():
-            chunk = self.store.outbox.prune_chunk()
+        while (chunk := self.store.outbox.prune_chunk()) == PRUNE_CHUNK:
             removed += chunk
-            if chunk < PRUNE_CHUNK:
-                break
             await asyncio.sleep(0)
-        if self._stop.is_set():
-            return
+        removed += chunk
         ttl = self.config.dead_letter_ttl.total_seconds()
         expired = self.store.dead_letters.expire(self._clock.now() - ttl)
         self.store.checkpoint()
@@ -363,27 +364,20 @@ class Agent:
         names = (
             list(tenants) if tenants else [n for n, t in self.config.tenants.items() if t.enabled]
         )
-        # Delivered rows are deleted as the backfill goes, not all at the end: the log of a
-        # long backfill stays about as large as its backlog.
-        housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
-        try:
-            outcomes = await asyncio.gather(
-                *(self._backfill_tenant(name, report, destinations) for name in names)
-            )
-        finally:
-            housekeeping.cancel()
-            await asyncio.gather(housekeeping, return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(self._backfill_tenant(name, report, destinations) for name in names)
+        )
         report.tenants.extend(outcomes)
         await self.housekeeping()
         return report
 
     async def _keep_house(self) -> None:
-        while True:  # real time, as the scheduler's: this is about disk space, not events
-            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+        while True:  # real time, not the agent's clock: this is about disk space, not events
+            await asyncio.sleep(_HOUSEKEEPING_SECONDS)
             try:
                 await self.housekeeping()
-            except (AgentError, sqlite3.Error) as error:  # try again next time; say so now
-                _log.error("housekeeping failed; delivered rows are kept", error=str(error))
+            except Exception:  # noqa: BLE001 - try again next time; say so now
+                _log.exception("housekeeping failed; delivered rows are kept")
 
     async def _backfill_tenant(
         self, name: str, report: BackfillReport, destinations: Sequence[str] | None

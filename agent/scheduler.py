@@ -1,5 +1,5 @@
-"""The long-running mode: one APScheduler interval job per tenant, plus housekeeping, until asked
-to stop.
+"""The long-running mode: one APScheduler interval job per tenant until asked to stop (the agent
+runs its own housekeeping).
 
 Jobs never overlap (`max_instances=1`) and missed runs collapse into one (`coalesce`). Tenants
 that share an interval are spread evenly over it, each at a fixed phase: a thousand tenants on
@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from agent.runtime import HOUSEKEEPING_SECONDS, Agent
+from agent.runtime import Agent
 
 __all__ = ["run_forever"]
 
@@ -69,13 +69,6 @@ async def run_forever(agent: Agent, stop: asyncio.Event, *, grace: float = 30.0)
             "tenant scheduled", tenant=name, poll_interval=interval, first_poll_in=round(phase, 3)
         )
 
-    async def housekeeping() -> None:
-        # A coroutine job runs on the event loop; a plain function would run in APScheduler's
-        # thread pool, on the state store's one connection, possibly while a cycle holds a
-        # transaction open on it.
-        await agent.housekeeping()
-
-    scheduler.add_job(housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
     scheduler.start()
     try:
         await stop.wait()

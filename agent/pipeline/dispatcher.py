@@ -102,6 +102,10 @@ class Dispatcher:
             event = self._progressed[tenant] = asyncio.Event()
         return event
 
+    def _signal_progress(self, tenant: str) -> None:
+        if (event := self._progressed.pop(tenant, None)) is not None:
+            event.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, with up to the destination's `max_in_flight` batches
         under way at once. Batches may be confirmed out of order; offsets are committed for the
@@ -232,8 +236,7 @@ class Dispatcher:
                          tenant=tenant)  # fmt: skip
         self._retrying -= tenants
         for tenant in tenants:
-            if (event := self._progressed.pop(tenant, None)) is not None:
-                event.set()
+            self._signal_progress(tenant)
         if self._on_delivered is not None:
             for tenant in tenants:
                 self._on_delivered(self.name, tenant)
@@ -252,8 +255,7 @@ class Dispatcher:
         until = self._clock.now() + self._policy.fatal_retry_interval
         self._holds[tenant] = _Hold(reason, until)
         self._retrying.discard(tenant)
-        if (event := self._progressed.pop(tenant, None)) is not None:
-            event.set()  # whoever waits for this tenant learns of the hold at once
+        self._signal_progress(tenant)  # whoever waits for this tenant learns of the hold now
 
     def _release_due_holds(self) -> None:
         now = self._clock.now()

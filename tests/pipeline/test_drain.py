@@ -7,6 +7,7 @@ import asyncio
 
 from agent.errors import FatalError, RetryableError
 from agent.pipeline.dispatcher import DispatchPolicy
+from agent.runtime import Agent
 from tests.pipeline.conftest import HOUR, T0, Deployment
 from tests.support import MemoryDestination
 
@@ -17,12 +18,17 @@ IMMEDIATE_RETRIES = DispatchPolicy(
 )
 
 
-async def test_a_backfill_waits_until_a_destination_that_recovers_confirmed_everything(
-    deployment: Deployment,
-) -> None:
+def _started(deployment: Deployment) -> tuple[MemoryDestination, Agent]:
     siem = MemoryDestination("siem", latency=0.001)
     agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
     agent.start()
+    return siem, agent
+
+
+async def test_a_backfill_waits_until_a_destination_that_recovers_confirmed_everything(
+    deployment: Deployment,
+) -> None:
+    siem, agent = _started(deployment)
     siem.fail_with(RetryableError("HTTP 503 from the collector"), times=40)
 
     report = await agent.backfill(T0, T0 + HOUR)
@@ -36,9 +42,7 @@ async def test_a_backfill_waits_until_a_destination_that_recovers_confirmed_ever
 async def test_a_backfill_stops_waiting_when_the_destination_refuses_for_good(
     deployment: Deployment,
 ) -> None:
-    siem = MemoryDestination("siem", latency=0.001)
-    agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
-    agent.start()
+    siem, agent = _started(deployment)
     siem.fail_with(FatalError("HTTP 403: token rejected"))
 
     async with asyncio.timeout(30):  # a guard only: a wait that never ends fails here
