@@ -178,12 +178,6 @@ class Outbox:
         ).fetchone()
         return not row[0]
 
-    def newest_seq(self, tenant: str) -> int:
-        row = self._db.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM event_log WHERE tenant = ?", (tenant,)
-        ).fetchone()
-        return int(row[0])
-
     def offset(self, tenant: str, destination: str) -> int:
         row = self._db.execute(
             "SELECT seq FROM offsets WHERE tenant = ? AND destination = ?", (tenant, destination)
