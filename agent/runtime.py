@@ -95,9 +95,11 @@ class Agent:
         failpoints: Failpoints | None = None,
         dispatch_policy: DispatchPolicy | None = None,
         destinations: Mapping[str, Destination] | None = None,
+        housekeeping_seconds: float = _HOUSEKEEPING_SECONDS,
     ) -> None:
         """`destinations` supplies ready-made instances by configured name, used instead of
-        building those from the configuration (tests stand an in-memory SIEM in for one)."""
+        building those from the configuration (tests stand an in-memory SIEM in for one).
+        Housekeeping runs every `housekeeping_seconds` of real time."""
         supplied = dict(destinations or {})
         if unknown := sorted(supplied.keys() - config.destinations.keys()):
             raise ValueError(f"destinations not in the configuration: {', '.join(unknown)}")
@@ -143,6 +145,7 @@ class Agent:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: asyncio.Task[None] | None = None
+        self._housekeeping_seconds = housekeeping_seconds
         self._refills: dict[str, asyncio.Task[None]] = {}
 
     async def __aenter__(self) -> Agent:
@@ -373,7 +376,7 @@ class Agent:
 
     async def _keep_house(self) -> None:
         while True:  # real time, not the agent's clock: this is about disk space, not events
-            await asyncio.sleep(_HOUSEKEEPING_SECONDS)
+            await asyncio.sleep(self._housekeeping_seconds)
             try:
                 await self.housekeeping()
             except Exception:  # noqa: BLE001 - try again next time; say so now

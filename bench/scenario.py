@@ -87,7 +87,10 @@ class History:
 class AgentSettings:
     backfill_concurrency: int = 4
     page_size: int = 100
-    requests_per_second: float = 100.0
+    # The loopback sandbox has no rate limit unless one is set (`History.rate_limit`), and
+    # neither `naive` nor `wire` paces itself: by default the agent's pacing is at its maximum
+    # so that the run measures the agent's work, not its politeness towards the real API.
+    requests_per_second: float = 1000.0
     batch_max_events: int = 500
     profile: Path | None = None
 

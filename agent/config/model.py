@@ -64,7 +64,7 @@ class NordPassSource(_Strict):
     verify_tls: bool = True
     timeout: Duration = timedelta(seconds=60)
     # Client-side pacing per token; the API's own limit is not published.
-    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 5.0
+    requests_per_second: Annotated[float, Field(gt=0, le=1000)] = 5.0
 
     @model_validator(mode="after")
     def _one_endpoint(self) -> NordPassSource:

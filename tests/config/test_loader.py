@@ -192,3 +192,18 @@ def test_shipped_example_configuration_is_valid() -> None:
     environ = {"ACME_NORDPASS_TOKEN": "a", "GLOBEX_NORDPASS_TOKEN": "b", "SPLUNK_HEC_TOKEN": "c"}
     config = load_config(example, environ)
     assert config.tenants
+
+
+@pytest.mark.parametrize(("rate", "accepted"), [("0", False), ("0.5", True), ("1000", True),
+                                                ("1001", False)])  # fmt: skip
+def test_request_pacing_is_positive_and_at_most_a_thousand_per_second(
+    rate: str, accepted: bool
+) -> None:
+    text = VALID.replace("region: eu", f"region: eu\n      requests_per_second: {rate}")
+    if accepted:
+        assert parse_config(text, {"ACME_TOKEN": "t"}).tenants[
+            "acme"
+        ].nordpass.requests_per_second == float(rate)
+    else:
+        (problem,) = problems_of(text, {"ACME_TOKEN": "t"})
+        assert problem.startswith("tenants.acme.nordpass.requests_per_second: ")

@@ -73,6 +73,7 @@ class Deployment:
         *,
         tenants: Sequence[str] = ("acme",),
         policy: DispatchPolicy | None = None,
+        housekeeping_seconds: float = 60.0,
         **defaults: object,
     ) -> Agent:
         """An agent whose tenants all deliver to `destinations`; `defaults` as in the file."""
@@ -99,6 +100,7 @@ class Deployment:
             clock=self.clock,
             dispatch_policy=policy,
             destinations={d.name: d for d in destinations},
+            housekeeping_seconds=housekeeping_seconds,
         )
         return self._agent
 
