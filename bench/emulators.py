@@ -60,10 +60,13 @@ def _nordpass_emulator(args: argparse.Namespace) -> NordPassEmulator:
 
 
 def _nordpass_stats(emulator: NordPassEmulator) -> dict[str, Any]:
-    statuses = Counter(record.status for record in emulator.requests)
+    # A reply still being held back (page latency) has no status yet.
+    statuses = Counter(
+        "pending" if record.status is None else str(record.status) for record in emulator.requests
+    )
     return {
         "requests": len(emulator.requests),
-        "statuses": {str(status): count for status, count in sorted(statuses.items())},
+        "statuses": dict(sorted(statuses.items())),
         # 429s the emulator's own rate limit gave (not scripted or random throttling).
         "rate_limited": sum(1 for r in emulator.requests if r.fault_source == "rate_limit"),
         "events_served": sum(r.events_returned or 0 for r in emulator.requests),
