@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--quick", action="store_true", help="20k events, no page-100 run")
+    parser.add_argument("--quick", action="store_true", help="10k events, no page-100 run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--page-size", type=int, default=1000, help="the agent's page_size")
     parser.add_argument("--page-cap", type=int, default=1000, help="the emulator's page cap")
@@ -101,7 +101,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.page100 = 20_000, False
+        args.events, args.page100 = 10_000, False
     return args
 
 

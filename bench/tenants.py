@@ -178,10 +178,10 @@ def figures(scenario: Scenario, measured: Measurement) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 tenants, 10 s interval, 20 s")
+    parser.add_argument("--quick", action="store_true", help="200 tenants, 10 s interval, 15 s")
     parser.add_argument("--tenants", type=int, help="default 1000 (quick: 200)")
     parser.add_argument("--busy", type=int, help="busy tenants among them; default 10 (quick: 2)")
-    parser.add_argument("--minutes", type=float, help="measured run; default 5 (quick: 1/3)")
+    parser.add_argument("--minutes", type=float, help="measured run; default 5 (quick: 1/4)")
     parser.add_argument("--interval", type=float, help="poll interval, s; default 60 (quick: 10)")
     parser.add_argument("--settle-delay", type=float, default=60.0)
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
         busy=args.busy if args.busy is not None else (2 if quick else 10),
         interval=args.interval or (10.0 if quick else 60.0),
         settle_delay=args.settle_delay,
-        minutes=args.minutes or (1 / 3 if quick else 5.0),
+        minutes=args.minutes or (1 / 4 if quick else 5.0),
         quick=quick,
     )
     print(f"{scenario.tenants} tenants ({scenario.busy} busy at {BUSY_EVENTS_PER_SECOND:g} "
