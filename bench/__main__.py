@@ -33,7 +33,9 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="reduced sizes, about a minute and a half in all")
+    parser.add_argument(
+        "--quick", action="store_true", help="reduced sizes, about a minute and a half in all"
+    )
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
     args = parser.parse_args(argv)
     began_at = datetime.now(UTC).isoformat(timespec="seconds")

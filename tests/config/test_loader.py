@@ -200,10 +200,9 @@ def test_request_pacing_is_positive_and_at_most_a_thousand_per_second(
     rate: str, accepted: bool
 ) -> None:
     text = VALID.replace("region: eu", f"region: eu\n      requests_per_second: {rate}")
-    if accepted:
-        assert parse_config(text, {"ACME_TOKEN": "t"}).tenants[
-            "acme"
-        ].nordpass.requests_per_second == float(rate)
-    else:
+    if not accepted:
         (problem,) = problems_of(text, {"ACME_TOKEN": "t"})
         assert problem.startswith("tenants.acme.nordpass.requests_per_second: ")
+        return
+    source = parse_config(text, {"ACME_TOKEN": "t"}).tenants["acme"].nordpass
+    assert source.requests_per_second == float(rate)

@@ -1,5 +1,5 @@
 """Housekeeping runs on its own while the agent runs: delivered log rows go without anyone
-calling it, rows a destination has not confirmed stay, and it stops before the store closes."""
+calling it, and rows a destination has not confirmed stay."""
 
 from __future__ import annotations
 
