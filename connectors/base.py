@@ -57,7 +57,8 @@ class Destination(Protocol):
     name: str
     # Batches the dispatcher may have under way at once (1: strictly one after the other).
     max_in_flight: int
-    # Seconds the dispatcher may wait for a fuller batch before sending a partial one (0: never).
+    # Partial batches go out at most once per this many seconds, so trickles share requests
+    # (0: each at once).
     linger: float
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport: ...

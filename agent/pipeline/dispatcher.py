@@ -9,8 +9,10 @@ for it alone) holds back only that tenant: its offset stays, its backlog is left
 until the slow retry, and the other tenants keep flowing. Events a destination calls undeliverable
 become dead letters in the same transaction that moves the offset past them.
 
-A batch smaller than `batch_max_events` may wait up to the destination's `linger` for more events
-(from any tenant), so trickling tenants share requests instead of each sending its own.
+A batch smaller than `batch_max_events` goes out once the destination's `linger` has passed since
+the previous batch went out, gathering events from any tenant meanwhile: trickling tenants share
+about one request per `linger` instead of each sending its own, and an event after a quiet spell
+goes out at once.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Dispatcher:
         self._retrying: set[str] = set()  # released holds not yet confirmed
         self._rewind = False  # released rows lie behind what was handed out: read again
         self._linger_until: float | None = None
+        self._handed_out_at: float | None = None  # monotonic time the previous batch went out
 
     @property
     def held_tenants(self) -> dict[str, str]:
@@ -127,6 +130,7 @@ class Dispatcher:
                         lingering = True
                         break
                     self._linger_until = None
+                    self._handed_out_at = time.monotonic()
                     last_seq = rows[-1].seq
                     in_flight.append((rows, asyncio.create_task(self._send(rows, stop))))
                 if not in_flight:
@@ -154,14 +158,13 @@ class Dispatcher:
         return self._outbox.pending(self.name, limit, after=after, excluding=tuple(self._holds))
 
     def _lingers(self) -> bool:
-        """Whether a partial batch should wait a little longer for more events."""
+        """Whether a partial batch should wait for more events: until `linger` has passed since
+        the previous batch went out."""
         linger = self.destination.linger
-        if linger <= 0:
+        if linger <= 0 or self._handed_out_at is None:
             return False
-        now = time.monotonic()
-        if self._linger_until is None:
-            self._linger_until = now + linger
-        return now < self._linger_until
+        self._linger_until = self._handed_out_at + linger
+        return time.monotonic() < self._linger_until
 
     def _idle_wait(self) -> float:
         """How long nothing needs doing: until a lingering batch is due or a hold is retried."""

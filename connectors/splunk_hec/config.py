@@ -75,8 +75,9 @@ class SplunkHecConfig(DestinationSettings):
     # Cap on the uncompressed body of one request; the wire size is never larger.
     batch_max_bytes: Annotated[int, Field(ge=1024, le=800 * 1024 * 1024)] = 1_000_000
     batch_max_events: Annotated[int, Field(ge=1)] | None = None  # per request
-    # How long a partial batch may wait for more events (from any tenant) before it is sent:
-    # fewer, fuller requests when many tenants trickle, at most this much added latency.
+    # A partial batch goes out once this long has passed since the previous batch (gathering
+    # any tenant's events meanwhile): fewer, fuller requests when many tenants trickle, at most
+    # this much added latency, none after a quiet spell.
     linger: Duration = timedelta(seconds=1)
     max_in_flight: Annotated[int, Field(ge=1, le=64)] = 4
     indexer_ack: bool = False

@@ -1,5 +1,6 @@
 """The dispatcher pipelines batches but commits offsets only for the confirmed prefix, lets a
-partial batch linger for company, and holds back only the tenant a fatal error is about."""
+partial batch linger for company after a batch went out, and holds back only the tenant a fatal
+error is about."""
 
 from __future__ import annotations
 
@@ -99,24 +100,45 @@ def tenants(tmp_path: Path) -> Iterator[SqliteStateStore]:
     opened.close()
 
 
-async def test_trickling_tenants_share_one_batch_while_it_lingers(
+async def test_after_a_batch_went_out_trickling_tenants_share_the_next_one(
     tenants: SqliteStateStore,
 ) -> None:
-    destination = MemoryDestination("siem", linger=0.5)
+    destination = MemoryDestination("siem", linger=1.0)
     dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
     stop = asyncio.Event()
     runner = asyncio.create_task(dispatcher.run(stop))
-    append(tenants, "acme", ["a0", "a1"], 100)
+    append(tenants, "acme", ["a0"], 100)
+    dispatcher.wake()
+    await until(lambda: destination.ids() == ["a0"])  # nothing went out before it: at once
+    append(tenants, "acme", ["a1", "a2"], 100)
     dispatcher.wake()
     await asyncio.sleep(0.05)
     append(tenants, "globex", ["g0"], 100)
     dispatcher.wake()
     await asyncio.sleep(0.05)
-    append(tenants, "acme", ["a2"], 101)
+    append(tenants, "acme", ["a3"], 101)
     dispatcher.wake()
-    await until(lambda: len(destination.received) == 4)
-    assert destination.batch_sizes == [4]  # one request for both tenants, not three
-    assert destination.ids() == ["a0", "a1", "g0", "a2"]
+    await until(lambda: len(destination.received) == 5)
+    assert destination.batch_sizes == [1, 4]  # one request for both tenants, not three
+    assert destination.ids() == ["a0", "a1", "a2", "g0", "a3"]
+    stop.set()
+    await asyncio.wait_for(runner, timeout=5)
+
+
+async def test_an_event_after_a_quiet_spell_does_not_wait_for_the_linger(
+    tenants: SqliteStateStore,
+) -> None:
+    destination = MemoryDestination("siem", linger=3600)
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    append(tenants, "acme", ["a0"], 100)
+    dispatcher.wake()
+    await until(lambda: destination.ids() == ["a0"])  # not an hour later
+    append(tenants, "globex", ["g0"], 100)
+    dispatcher.wake()
+    await asyncio.sleep(0.1)
+    assert destination.ids() == ["a0"]  # the next one waits for company
     stop.set()
     await asyncio.wait_for(runner, timeout=5)
 
