@@ -5,7 +5,8 @@ error is about."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -100,29 +101,37 @@ def tenants(tmp_path: Path) -> Iterator[SqliteStateStore]:
     opened.close()
 
 
+@asynccontextmanager
+async def running(dispatcher: Dispatcher) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    runner = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, timeout=5)
+
+
+def offer(store: SqliteStateStore, dispatcher: Dispatcher, tenant: str, ids: Sequence[str]) -> None:
+    """Append events as a poll cycle does, and wake the dispatcher as the agent does."""
+    append(store, tenant, ids, 100)
+    dispatcher.wake()
+
+
 async def test_after_a_batch_went_out_trickling_tenants_share_the_next_one(
     tenants: SqliteStateStore,
 ) -> None:
     destination = MemoryDestination("siem", linger=1.0)
     dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
-    stop = asyncio.Event()
-    runner = asyncio.create_task(dispatcher.run(stop))
-    append(tenants, "acme", ["a0"], 100)
-    dispatcher.wake()
-    await until(lambda: destination.ids() == ["a0"])  # nothing went out before it: at once
-    append(tenants, "acme", ["a1", "a2"], 100)
-    dispatcher.wake()
-    await asyncio.sleep(0.05)
-    append(tenants, "globex", ["g0"], 100)
-    dispatcher.wake()
-    await asyncio.sleep(0.05)
-    append(tenants, "acme", ["a3"], 101)
-    dispatcher.wake()
-    await until(lambda: len(destination.received) == 5)
+    async with running(dispatcher):
+        offer(tenants, dispatcher, "acme", ["a0"])
+        await until(lambda: destination.ids() == ["a0"])  # nothing went out before it: at once
+        for tenant, ids in (("acme", ["a1", "a2"]), ("globex", ["g0"]), ("acme", ["a3"])):
+            offer(tenants, dispatcher, tenant, ids)
+            await asyncio.sleep(0.05)
+        await until(lambda: len(destination.received) == 5)
     assert destination.batch_sizes == [1, 4]  # one request for both tenants, not three
     assert destination.ids() == ["a0", "a1", "a2", "g0", "a3"]
-    stop.set()
-    await asyncio.wait_for(runner, timeout=5)
 
 
 async def test_an_event_after_a_quiet_spell_does_not_wait_for_the_linger(
@@ -130,31 +139,22 @@ async def test_an_event_after_a_quiet_spell_does_not_wait_for_the_linger(
 ) -> None:
     destination = MemoryDestination("siem", linger=3600)
     dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
-    stop = asyncio.Event()
-    runner = asyncio.create_task(dispatcher.run(stop))
-    append(tenants, "acme", ["a0"], 100)
-    dispatcher.wake()
-    await until(lambda: destination.ids() == ["a0"])  # not an hour later
-    append(tenants, "globex", ["g0"], 100)
-    dispatcher.wake()
-    await asyncio.sleep(0.1)
-    assert destination.ids() == ["a0"]  # the next one waits for company
-    stop.set()
-    await asyncio.wait_for(runner, timeout=5)
+    async with running(dispatcher):
+        offer(tenants, dispatcher, "acme", ["a0"])
+        await until(lambda: destination.ids() == ["a0"])  # not an hour later
+        offer(tenants, dispatcher, "globex", ["g0"])
+        await asyncio.sleep(0.1)
+        assert destination.ids() == ["a0"]  # the next one waits for company
 
 
 async def test_without_linger_each_append_goes_out_at_once(tenants: SqliteStateStore) -> None:
     destination = MemoryDestination("siem")
     dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
-    stop = asyncio.Event()
-    runner = asyncio.create_task(dispatcher.run(stop))
-    for tenant, event_id in (("acme", "a0"), ("globex", "g0"), ("acme", "a1")):
-        append(tenants, tenant, [event_id], 100)
-        dispatcher.wake()
-        await until(lambda event_id=event_id: event_id in destination.ids())
+    async with running(dispatcher):
+        for tenant, event_id in (("acme", "a0"), ("globex", "g0"), ("acme", "a1")):
+            offer(tenants, dispatcher, tenant, [event_id])
+            await until(lambda event_id=event_id: event_id in destination.ids())
     assert destination.batch_sizes == [1, 1, 1]
-    stop.set()
-    await asyncio.wait_for(runner, timeout=5)
 
 
 async def test_a_full_batch_does_not_wait_for_the_linger(tenants: SqliteStateStore) -> None:
