@@ -56,11 +56,7 @@ async def test_once_reading_stops_no_further_slice_starts_and_the_rest_is_report
     deployment: Deployment, emulator: NordPassEmulator
 ) -> None:
     siem = MemoryDestination("siem")
-    agent = deployment.open([siem])
-    stopping = asyncio.Event()
-    agent.slicer = Slicer(
-        agent.store, deployment.clock, slice_seconds=HOUR, concurrency=1, stopping=stopping
-    )
+    agent = deployment.open([siem], backfill_slice="1h", backfill_concurrency=1)
     deployment.clock.advance(4 * HOUR)
     requests_before = len(emulator.requests)
 
@@ -69,7 +65,7 @@ async def test_once_reading_stops_no_further_slice_starts_and_the_rest_is_report
         # probes, which ask for one row).
         while not any(r.per_page != 1 for r in emulator.requests[requests_before:]):  # noqa: ASYNC110 - a request log, no event
             await asyncio.sleep(0)
-        stopping.set()
+        agent.stop_reading()  # as the scheduler does on shutdown
 
     watcher = asyncio.create_task(stop_once_the_first_slice_is_being_read())
     outcome = await agent.slicer.backfill(agent.syncs["acme"], T0, T0 + 4 * HOUR, None)
