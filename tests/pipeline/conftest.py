@@ -28,6 +28,11 @@ HOUR = 3600
 POLL = 60
 SETTLE = 60
 LOOKBACK = 900
+# Retry at once: the injected clock must not race ahead while a SIEM is down (its own latency
+# keeps the retries from spinning).
+IMMEDIATE_RETRIES = DispatchPolicy(
+    batch_max_events=25, base_delay=0.0, max_delay=0.0, fatal_retry_interval=0.0
+)
 
 
 @pytest.fixture

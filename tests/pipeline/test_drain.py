@@ -6,16 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from agent.errors import FatalError, RetryableError
-from agent.pipeline.dispatcher import DispatchPolicy
 from agent.runtime import Agent
-from tests.pipeline.conftest import HOUR, T0, Deployment
+from tests.pipeline.conftest import HOUR, IMMEDIATE_RETRIES, T0, Deployment
 from tests.support import MemoryDestination
-
-# Retry at once: the injected clock must not race ahead while the SIEM is down (its own latency
-# keeps the retries from spinning).
-IMMEDIATE_RETRIES = DispatchPolicy(
-    batch_max_events=25, base_delay=0.0, max_delay=0.0, fatal_retry_interval=0.0
-)
 
 
 def _started(deployment: Deployment) -> tuple[MemoryDestination, Agent]:

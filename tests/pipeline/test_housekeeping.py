@@ -6,16 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from agent.errors import RetryableError
-from agent.pipeline.dispatcher import DispatchPolicy
 from agent.runtime import Agent
-from tests.pipeline.conftest import Deployment, eventually
+from tests.pipeline.conftest import IMMEDIATE_RETRIES, Deployment, eventually
 from tests.support import MemoryDestination
-
-# Retry at once: the injected clock does not move while the SIEM is down (its own latency keeps
-# the retries from spinning).
-IMMEDIATE_RETRIES = DispatchPolicy(
-    batch_max_events=25, base_delay=0.0, max_delay=0.0, fatal_retry_interval=0.0
-)
 
 
 def _log_rows(agent: Agent) -> int:
