@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "EVENT_ID_KEY",
     "EmulatorProcess",
     "Measured",
     "agent_command",
@@ -169,6 +170,10 @@ def start_emulator(kind: str, *options: str) -> Iterator[EmulatorProcess]:
                 process.kill()
                 process.wait()
         process.stdout.close()
+
+
+# Every benchmark's agent derives event ids with this key, so runs are comparable id for id.
+EVENT_ID_KEY = "bench-event-id-key-0123456789abcdef"
 
 
 def agent_command(profile: Path | None = None) -> list[str]:

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import EmulatorProcess, agent_command, start_emulator
+from bench.common import EVENT_ID_KEY, EmulatorProcess, agent_command, start_emulator
 
 __all__ = [
-    "EVENT_ID_KEY",
     "AgentProcess",
     "Recording",
     "agent_config",
@@ -32,7 +31,6 @@ __all__ = [
     "stop_emulators",
 ]
 
-EVENT_ID_KEY = "bench-event-id-key-0123456789abcdef"
 _READY_TIMEOUT = 120.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -20,6 +20,7 @@ from typing import Any
 from agent.clock import SystemClock
 from agent.nordpass.emulator import NordPassEmulator
 from bench.common import (
+    EVENT_ID_KEY,
     EmulatorProcess,
     Measured,
     agent_command,
@@ -143,7 +144,7 @@ class _Emulators:
 
 _CONFIG = """\
 state: sqlite:///{state}
-event_id_key: "bench-event-id-key-0123456789abcdef"
+event_id_key: "{event_id_key}"
 batch_max_events: {batch_max_events}
 defaults: {{page_size: {page_size}, backfill_concurrency: {concurrency}, backfill_slice: 1d}}
 destinations:
@@ -176,7 +177,8 @@ def run_agent(history: History, settings: AgentSettings, label: str = "agent") -
             api = nordpass.ready
             config = workdir / "agent.yaml"
             config.write_text(_CONFIG.format(
-                state=workdir / "state.db", batch_max_events=settings.batch_max_events,
+                state=workdir / "state.db", event_id_key=EVENT_ID_KEY,
+                batch_max_events=settings.batch_max_events,
                 page_size=settings.page_size, concurrency=settings.backfill_concurrency,
                 hec_url=hec.ready["url"], hec_token=HEC_TOKEN, index=HEC_INDEX,
                 api_url=api["url"], api_token=api["token"], organization=api["organization_uuid"],
