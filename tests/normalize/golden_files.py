@@ -34,7 +34,7 @@ def privacy_of(inputs: dict[str, Any]) -> PrivacyProfile:
 
 def render_all(inputs: dict[str, Any]) -> dict[str, Any]:
     """The golden document for these inputs: the inputs, then every format's output."""
-    document = {
+    document: dict[str, Any] = {
         key: inputs[key] for key in ("tenant", "event_id", "privacy", "raw") if key in inputs
     }
     for output_format in OUTPUT_FORMATS:

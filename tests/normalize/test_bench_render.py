@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.normalize.serialization import StdlibJsonCodec
 from bench import render
 
 
@@ -42,7 +43,7 @@ def test_sample_events_cover_the_whole_catalog() -> None:
 
 def test_the_target_is_judged_on_the_median_run_and_the_best_is_shown_beside() -> None:
     runs = [render.Run(1000, cpu, cpu) for cpu in (0.02, 0.008, 0.0125, 0.011, 0.009)]
-    figure = render.figure("cef", "admin", runs, render.StdlibJsonCodec())
+    figure = render.figure("cef", "admin", runs, StdlibJsonCodec())
     assert figure["value"] == 90_909  # 1000 events in 0.011 s, the middle of the five
     assert figure["best"] == 125_000
     assert figure["pass"] is False

@@ -37,7 +37,7 @@ from tests.normalize.reference import PROPERTY
 _NASTY = st.sampled_from(
     ["|", "=", "\\", "\n", "\r", "\r\n", "\t", "\x00", "\x7f", "\x85", "\u2028", " "]
 )
-TEXT = st.lists(st.one_of(st.characters(exclude_categories=("Cs",)), _NASTY), max_size=40).map(
+TEXT = st.lists(st.one_of(st.characters(exclude_categories=["Cs"]), _NASTY), max_size=40).map(
     "".join
 )
 LABELS = {"cs1": "Tenant", "cs2": "Initiator", "cs3": "Items", "cs4": "Event ID"}
@@ -52,8 +52,10 @@ def _pycef_values(line: str) -> dict[str, str]:
     return {by_label.get(key, key): cef_spec.unescape_value(value) for key, value in parsed.items()}
 
 
-_PYCEF_HEADER = ("DeviceVendor", "DeviceProduct", "DeviceVersion", "DeviceEventClassID", "Name")
-_PYCEF_HEADER += ("Severity",)
+_PYCEF_HEADER = (
+    *("DeviceVendor", "DeviceProduct", "DeviceVersion", "DeviceEventClassID"),
+    *("Name", "Severity"),
+)
 
 
 def _assert_pycef_agrees(line: str) -> None:

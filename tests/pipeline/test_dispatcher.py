@@ -60,6 +60,10 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
+def arrived(destination: MemoryDestination, event_id: str) -> Callable[[], bool]:
+    return lambda: event_id in destination.ids()
+
+
 async def test_batches_fly_together_and_offsets_follow_the_confirmed_prefix(
     store: SqliteStateStore,
 ) -> None:
@@ -153,7 +157,7 @@ async def test_without_linger_each_append_goes_out_at_once(tenants: SqliteStateS
     async with running(dispatcher):
         for tenant, event_id in (("acme", "a0"), ("globex", "g0"), ("acme", "a1")):
             offer(tenants, dispatcher, tenant, [event_id])
-            await until(lambda event_id=event_id: event_id in destination.ids())
+            await until(arrived(destination, event_id))
     assert destination.batch_sizes == [1, 1, 1]
 
 

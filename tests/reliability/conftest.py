@@ -69,9 +69,14 @@ def large_source(emulator: NordPassEmulator) -> Source:
     return Source(emulator, LARGE_ORGANIZATION, LARGE_TOKEN, *LARGE_RANGE)
 
 
-def small_deployment(root: Path, source: Source, **overrides: int) -> Deployment:
-    settings = {"batch_max_events": SMALL_BATCH, "page_size": SMALL_PAGE} | overrides
-    return Deployment(root, source, **settings)
+def small_deployment(root: Path, source: Source, *, backfill_concurrency: int = 4) -> Deployment:
+    return Deployment(
+        root,
+        source,
+        batch_max_events=SMALL_BATCH,
+        page_size=SMALL_PAGE,
+        backfill_concurrency=backfill_concurrency,
+    )
 
 
 @pytest.fixture

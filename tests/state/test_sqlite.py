@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ FP_B = b"b" * 16
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStateStore:
+def store(tmp_path: Path) -> Iterator[SqliteStateStore]:
     opened = SqliteStateStore(tmp_path / "state.db")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 
