@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from agent.pipeline.identity import fingerprint
 
@@ -25,8 +25,7 @@ class Observation:
     raw: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class NewOccurrence:
+class NewOccurrence(NamedTuple):  # a tuple: built per event, and cheaper than a dataclass
     fingerprint: bytes
     occurrence: int
     second: int
