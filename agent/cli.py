@@ -296,8 +296,8 @@ def dead_letters_replay(
     async def main() -> int:
         async with _open_agent(loaded) as agent:
             moved = agent.store.dead_letters.replay(tenant, destination)
-            for name in agent.dispatchers:
-                agent.dispatchers[name].wake()
+            for dispatcher in agent.dispatchers.values():
+                dispatcher.flush()  # the replayed letters are all there is
             problems = []
             for name in loaded.tenants:
                 if tenant is None or name == tenant:

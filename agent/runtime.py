@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -367,8 +367,16 @@ class Agent:
         names = (
             list(tenants) if tenants else [n for n, t in self.config.tenants.items() if t.enabled]
         )
+        reading = set(names)
+
+        def done_reading(name: str) -> None:
+            reading.discard(name)
+            if not reading:  # nothing more will be appended: no batch needs to wait for company
+                for dispatcher in self.dispatchers.values():
+                    dispatcher.flush()
+
         outcomes = await asyncio.gather(
-            *(self._backfill_tenant(name, report, destinations) for name in names)
+            *(self._backfill_tenant(name, report, destinations, done_reading) for name in names)
         )
         report.tenants.extend(outcomes)
         await self.housekeeping()
@@ -383,7 +391,11 @@ class Agent:
                 _log.exception("housekeeping failed; delivered rows are kept")
 
     async def _backfill_tenant(
-        self, name: str, report: BackfillReport, destinations: Sequence[str] | None
+        self,
+        name: str,
+        report: BackfillReport,
+        destinations: Sequence[str] | None,
+        done_reading: Callable[[str], None],
     ) -> TenantOutcome:
         sync = self.syncs[name]
         outcome = TenantOutcome(tenant=name)
@@ -397,6 +409,7 @@ class Agent:
             problems += sliced.incomplete
             if target is not None and sliced.complete:
                 self.store.forget_slices(name, target)  # a later replay starts afresh
+        done_reading(name)
         problems += await self.drain(name, targets)
         outcome.delivered = {d: self.store.outbox.delivered(name, d) - before[d] for d in targets}
         if problems:

@@ -12,7 +12,7 @@ become dead letters in the same transaction that moves the offset past them.
 A batch smaller than `batch_max_events` goes out once the destination's `linger` has passed since
 the previous batch went out, gathering events from any tenant meanwhile: trickling tenants share
 about one request per `linger` instead of each sending its own, and an event after a quiet spell
-goes out at once.
+goes out at once. Once a one-shot command has read everything (`flush`), nothing is waited for.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ class Dispatcher:
         self._rewind = False  # released rows lie behind what was handed out: read again
         self._linger_until: float | None = None
         self._handed_out_at: float | None = None  # monotonic time the previous batch went out
+        self._flushing = False  # nothing more is coming: partial batches do not linger
 
     @property
     def held_tenants(self) -> dict[str, str]:
@@ -95,6 +96,12 @@ class Dispatcher:
         return None if hold is None else hold.reason
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def flush(self) -> None:
+        """Nothing more will be appended (a backfill or a replay has read everything): from now
+        on a partial batch goes out at once instead of lingering for company that never comes."""
+        self._flushing = True
         self._wake.set()
 
     def progressed(self, tenant: str) -> asyncio.Event:
@@ -161,7 +168,7 @@ class Dispatcher:
         """Whether a partial batch should wait for more events: until `linger` has passed since
         the previous batch went out."""
         linger = self.destination.linger
-        if linger <= 0 or self._handed_out_at is None:
+        if linger <= 0 or self._handed_out_at is None or self._flushing:
             return False
         self._linger_until = self._handed_out_at + linger
         return time.monotonic() < self._linger_until

@@ -151,6 +151,20 @@ async def test_an_event_after_a_quiet_spell_does_not_wait_for_the_linger(
         assert destination.ids() == ["a0"]  # the next one waits for company
 
 
+async def test_after_a_flush_a_partial_batch_goes_out_at_once(tenants: SqliteStateStore) -> None:
+    destination = MemoryDestination("siem", linger=3600)
+    dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())
+    async with running(dispatcher):
+        offer(tenants, dispatcher, "acme", ["a0"])
+        await until(lambda: destination.ids() == ["a0"])
+        offer(tenants, dispatcher, "globex", ["g0"])  # would wait an hour for company
+        dispatcher.flush()
+        await until(lambda: destination.ids() == ["a0", "g0"])
+        offer(tenants, dispatcher, "acme", ["a1"])  # and so does every later one
+        await until(lambda: destination.ids() == ["a0", "g0", "a1"])
+    assert destination.batch_sizes == [1, 1, 1]
+
+
 async def test_without_linger_each_append_goes_out_at_once(tenants: SqliteStateStore) -> None:
     destination = MemoryDestination("siem")
     dispatcher = Dispatcher(destination, tenants.outbox, clock=ManualClock())

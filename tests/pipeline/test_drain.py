@@ -47,3 +47,18 @@ async def test_a_backfill_stops_waiting_when_the_destination_refuses_for_good(
     assert outcome.error == (
         f"destination 'siem' holds {backlog} undelivered events: HTTP 403: token rejected"
     )
+
+
+async def test_a_backfill_does_not_linger_once_every_tenant_was_read(
+    deployment: Deployment,
+) -> None:
+    siem = MemoryDestination("siem", linger=60)
+    agent = deployment.open([siem], tenants=("acme", "globex"), policy=IMMEDIATE_RETRIES)
+    agent.start()
+
+    async with asyncio.timeout(30):  # a guard only: a lingering last batch would wait 60 s
+        report = await agent.backfill(T0, T0 + HOUR)
+
+    assert report.complete
+    assert len(siem.ids()) == sum(outcome.fetched for outcome in report.tenants) > 0
+    assert min(siem.batch_sizes) < IMMEDIATE_RETRIES.batch_max_events  # a partial one went too
