@@ -146,7 +146,9 @@ def run(config: ConfigOption = None) -> None:
 
 @app.command()
 def backfill(
-    since: Annotated[str, typer.Option(help="Start: 7d (ago), an ISO-8601 time or Unix seconds.")],
+    since: Annotated[
+        str, typer.Option(help="Start: 7d (ago), now, an ISO-8601 time or Unix seconds.")
+    ],
     until: Annotated[
         str | None, typer.Option(help="End (exclusive), same forms; default: now.")
     ] = None,

@@ -63,7 +63,7 @@ class StartPoint:
         return f"{self.ago} ago"
 
 
-_START_HINT = "expected a duration ago (7d), an ISO-8601 date or date-time, or Unix seconds"
+_START_HINT = "expected now, a duration ago (7d), an ISO-8601 date or date-time, or Unix seconds"
 
 
 def parse_start_point(value: Any) -> StartPoint:
@@ -76,6 +76,8 @@ def parse_start_point(value: Any) -> StartPoint:
     if isinstance(value, datetime):
         return StartPoint(at=_as_utc(value).timestamp())
     if isinstance(value, str):
+        if value.strip().lower() == "now":
+            value = "0s"
         if _DURATION.match(value):
             return StartPoint(ago=parse_duration(value))
         try:

@@ -109,8 +109,8 @@ def test_five_mistakes_are_all_reported_with_their_paths() -> None:
         "destinations.local-file.colour: unknown key",
         "tenants.acme.nordpass.region: Input should be 'eu' or 'us'",
         (
-            "tenants.acme.start: expected a duration ago (7d), an ISO-8601 date or date-time, "
-            "or Unix seconds"
+            "tenants.acme.start: expected now, a duration ago (7d), an ISO-8601 date or "
+            "date-time, or Unix seconds"
         ),
         "tenants.acme.destinations[1]: unknown destination 'siem-nowhere' (declared: local-file)",
     ]
@@ -173,6 +173,12 @@ def test_per_tenant_override_of_a_setting_the_destination_does_not_allow_is_an_e
 def test_start_accepts_dates_date_times_and_unix_seconds(start: str, expected: float) -> None:
     config = parse_config(VALID.replace("start: 7d", f"start: {start}"), {"ACME_TOKEN": "t"})
     assert config.tenants["acme"].start.resolve(now=0) == expected
+
+
+@pytest.mark.parametrize(("start", "ago"), [("now", 0.0), ("NOW", 0.0), ("7d", 604_800.0)])
+def test_start_now_is_the_moment_of_the_first_start(start: str, ago: float) -> None:
+    config = parse_config(VALID.replace("start: 7d", f"start: {start}"), {"ACME_TOKEN": "t"})
+    assert config.tenants["acme"].start.resolve(now=2_000_000_000) == 2_000_000_000 - ago
 
 
 def test_yaml_syntax_error_reports_line_and_column() -> None:
