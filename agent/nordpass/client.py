@@ -313,11 +313,13 @@ class ActivityClient:
 
     def _body_excerpt(self, response: httpx.Response) -> str:
         """The start of an error body on one line, without the token even if it was echoed."""
-        text = response.content[: _BODY_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+        # The token is masked in the whole body first: cut first, a token straddling the cut
+        # would keep its first characters.
+        text = response.content.decode("utf-8", errors="replace")
         token = self._token.get_secret_value()
         if token:
             text = text.replace(token, "**********")
-        text = " ".join(text.split())
+        text = " ".join(text[: _BODY_EXCERPT_CHARS * 4].split())
         if len(text) > _BODY_EXCERPT_CHARS:
             text = text[:_BODY_EXCERPT_CHARS] + "…"
         return repr(text) if text else "(empty body)"

@@ -162,7 +162,7 @@ def parse_retry_after(value: str | None, *, reference_time: float) -> float | No
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit alone also takes "²" and other digits
         return float(text)
     when = parse_http_date(text)
     if when is None:

@@ -99,21 +99,31 @@ class BatchDelivery:
         )
         confirmations: list[asyncio.Task[None]] = []
         try:
-            # Batches post one at a time in log order (see `ordering`); waiting for acks
-            # overlaps freely.
-            async with context.order.turn(batch):
-                for request in requests:
-                    _raise_first_failure(confirmations)
-                    await context.slots.acquire()
-                    try:
-                        pending = await self._post(request)
-                    except BaseException:
-                        context.slots.release()
-                        raise
-                    task = asyncio.create_task(self._confirm_all(pending, resends=0))
-                    task.add_done_callback(lambda _: context.slots.release())
-                    confirmations.append(task)
-            await asyncio.gather(*confirmations)
+            try:
+                # Batches post one at a time in log order (see `ordering`); waiting for acks
+                # overlaps freely.
+                async with context.order.turn(batch):
+                    for request in requests:
+                        _raise_first_failure(confirmations)
+                        await context.slots.acquire()
+                        try:
+                            pending = await self._post(request)
+                        except BaseException:
+                            context.slots.release()
+                            raise
+                        task = asyncio.create_task(self._confirm_all(pending, resends=0))
+                        task.add_done_callback(lambda _: context.slots.release())
+                        confirmations.append(task)
+            except Exception:
+                # Requests already posted are confirmed (or not) whatever happened to a later
+                # one, so that what HEC acknowledges is recorded and not sent again with the
+                # retried batch. A cancellation (shutdown) does not wait.
+                await asyncio.gather(*confirmations, return_exceptions=True)
+                raise
+            outcomes = await asyncio.gather(*confirmations, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         finally:
             for task in confirmations:
                 task.cancel()
@@ -130,6 +140,8 @@ class BatchDelivery:
             context.stats.requests += 1
             reply = await context.client.post_events(context.tokens[slot], channel.guid, body)
             action = reply.rule.action
+            if action is Action.DELIVERED and reply.code != 0:
+                raise self._fatal(slot, _not_hec(reply))
             if action is Action.DELIVERED:
                 return self._accepted(part, channel, reply)
             if action is Action.POISON:
@@ -279,6 +291,15 @@ class BatchDelivery:
     def _message(self, slot: int, detail: str) -> str:
         context = self._context
         return f"destination {context.name!r} ({context.token_label(slot)}): {detail}"
+
+
+def _not_hec(reply: HecReply) -> str:
+    """A 2xx reply without HEC's `{"text": "Success", "code": 0}`: a proxy's or a login page's,
+    which proves nothing was indexed."""
+    return (
+        f"HTTP {reply.status} without HEC's reply (code 0): something other than HEC answers at "
+        "`url` (a proxy's sign-in page?); nothing was counted as delivered"
+    )
 
 
 def _raise_first_failure(tasks: Sequence[asyncio.Task[None]]) -> None:

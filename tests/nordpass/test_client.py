@@ -208,6 +208,21 @@ async def test_a_refused_token_is_an_auth_error_naming_the_tenant_never_the_toke
     assert TOKEN_VALUE not in repr(client) + str(client)
 
 
+@pytest.mark.parametrize("padding", [780, 790, 799, 800])
+async def test_a_token_echoed_where_the_excerpt_is_cut_leaves_none_of_it(
+    respx_mock: respx.MockRouter, client: ActivityClient, padding: int
+) -> None:
+    body = "bad request:" + " " * padding + TOKEN_VALUE + " trailing"
+    respx_mock.post(API_URL).mock(return_value=httpx.Response(400, text=body))
+
+    with pytest.raises(FatalError) as caught:
+        await client.fetch_page(1)
+
+    texts = _exception_texts(caught.value)
+    assert TOKEN_VALUE[:8] not in texts
+    assert "bad request:" in texts
+
+
 async def test_another_client_error_is_fatal_with_status_and_a_short_secret_free_excerpt(
     respx_mock: respx.MockRouter, client: ActivityClient
 ) -> None:

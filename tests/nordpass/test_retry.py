@@ -46,6 +46,11 @@ def test_retry_after_delta_seconds() -> None:
     assert parse_retry_after(" 42 ", reference_time=0.0) == 42.0
 
 
+@pytest.mark.parametrize("value", ["²", "٣", "1.5e", "soon"])
+def test_a_retry_after_that_is_no_number_nor_date_is_ignored(value: str) -> None:
+    assert parse_retry_after(value, reference_time=0.0) is None
+
+
 def test_retry_after_http_date_is_measured_from_the_reference_time() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 00:01:30 GMT", reference_time=DATE_SECONDS) == 90.0
 

@@ -22,6 +22,7 @@ class FaultKind(enum.Enum):
     SLOW = "slow"  # the reply waits `delay` real seconds
     LOSE_ACK = "lose_ack"  # indexed and answered with an ackId that never reads true
     INVALID_CHANNEL = "invalid_channel"  # 400, code 11 "Invalid data channel"
+    LOGIN_PAGE = "login_page"  # 200 with an HTML page, as a proxy's sign-in wall: nothing indexed
 
 
 @dataclass(frozen=True, slots=True)

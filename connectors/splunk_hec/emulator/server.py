@@ -232,6 +232,9 @@ class HecEmulator:
         kind = None if fault is None else fault.kind
         if kind is FaultKind.DROP:
             return None
+        if kind is FaultKind.LOGIN_PAGE:
+            page = "<html><body><form>Sign in to continue</form></body></html>"
+            return web.Response(status=200, text=page, content_type="text/html")
         if fault is not None and kind in _FAULT_REPLIES and kind is not FaultKind.INVALID_CHANNEL:
             return _fault_reply(fault, record)
         token = self._authenticate(request)

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from agent.clock import ManualClock
-from agent.errors import FatalError
+from agent.errors import FatalError, RetryableError
 from connectors.splunk_hec.emulator import Fault, FaultKind, HecEmulator
 from tests.connectors.contract import until
 from tests.connectors.splunk_hec.conftest import TOKEN, Build, batch_of
@@ -48,6 +48,22 @@ async def test_acks_completing_out_of_order_confirm_every_request_once(
     assert completed != sorted(completed)
     assert emulator.event_ids() == [event.event_id for event in batch]
     assert destination.stats.resends == 0
+
+
+async def test_a_request_that_fails_does_not_abandon_the_acks_its_batch_still_awaits(
+    build: Build, emulator: HecEmulator
+) -> None:
+    destination = build(indexer_ack=True, **SMALL)
+    batch = batch_of(8)
+    # The first request is taken (its ack pending), the second is refused with a wait too long
+    # to hold the batch: the dispatcher will send the batch again later.
+    emulator.script(Fault(FaultKind.NONE), Fault(FaultKind.BUSY, retry_after=60))
+    with pytest.raises(RetryableError):
+        await destination.send(batch)
+    taken = len(emulator.indexed)
+    assert 0 < taken < 8
+    assert (await destination.send(batch)).delivered == 8
+    assert emulator.event_ids() == [event.event_id for event in batch]  # each once
 
 
 async def test_several_requests_wait_for_their_acks_at_once(

@@ -191,6 +191,21 @@ async def test_a_long_retry_after_goes_back_to_the_dispatcher(
     assert clock.sleeps == []
 
 
+@pytest.mark.parametrize("indexer_ack", [False, True])
+async def test_a_sign_in_page_answering_200_is_fatal_and_counts_nothing_delivered(
+    build: Build, emulator: HecEmulator, indexer_ack: bool
+) -> None:
+    emulator.tokens[TOKEN].ack = indexer_ack
+    destination = build(indexer_ack=indexer_ack)
+    emulator.script(Fault(FaultKind.LOGIN_PAGE))
+    with pytest.raises(FatalError, match="something other than HEC answers at `url`"):
+        await destination.send(batch_of(3))
+    assert emulator.indexed == []
+    assert destination.stats.delivered == 0
+    assert (await destination.send(batch_of(3))).delivered == 3  # the same batch, once HEC answers
+    assert emulator.event_ids() == ids(batch_of(3))
+
+
 async def test_a_batch_sent_again_after_a_failure_skips_what_hec_already_took(
     build: Build, emulator: HecEmulator
 ) -> None:
