@@ -77,6 +77,9 @@ class Dispatcher:
         self.sent_batches = 0
         self._holds: dict[str, _Hold] = {}
         self._retrying: set[str] = set()  # released holds not yet confirmed
+        # Released holds whose rows may still be in batches handed out before the release:
+        # those rows lie after the held ones, so they must not move the offset (until the rewind).
+        self._stale: set[str] = set()
         self._rewind = False  # released rows lie behind what was handed out: read again
         self._linger_until: float | None = None
         self._handed_out_at: float | None = None  # monotonic time the previous batch went out
@@ -128,6 +131,7 @@ class Dispatcher:
                 self._release_due_holds()
                 if self._rewind and not in_flight:
                     last_seq, self._rewind = 0, False
+                    self._stale.clear()
                 lingering = False
                 while not self._rewind and len(in_flight) < max(1, self.destination.max_in_flight):
                     rows = self._pending(limit, after=last_seq)
@@ -224,12 +228,14 @@ class Dispatcher:
     def _commit(self, rows: list[LogRow], sent: _Sent) -> None:
         """Move the offsets over what the destination confirmed or dead-lettered. Rows of held
         tenants stay: their offsets do not move, even for rows another batch got through while
-        the hold was on (those are sent again once the hold is lifted)."""
+        the hold was on (those are sent again once the hold is lifted), nor for rows of batches
+        handed out before a hold was lifted (they lie after the rows the hold kept)."""
         self._failpoints.hit("after_send")
         for tenant, reason in sent.report.held.items():
             self._hold(tenant, reason)
-        if self._holds:
-            settled = [index for index, row in enumerate(rows) if row.tenant not in self._holds]
+        if self._holds or self._stale:
+            kept = self._holds.keys() | self._stale
+            settled = [index for index, row in enumerate(rows) if row.tenant not in kept]
             poisoned = sent.report.poisoned
             dead = {rows[i].seq: poisoned[i] for i in settled if i in poisoned}
             rows = [rows[index] for index in settled]
@@ -272,6 +278,7 @@ class Dispatcher:
         for tenant in [tenant for tenant, hold in self._holds.items() if hold.until <= now]:
             del self._holds[tenant]
             self._retrying.add(tenant)
+            self._stale.add(tenant)
             self._rewind = True
 
     def _after_failure(

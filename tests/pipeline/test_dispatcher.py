@@ -190,6 +190,40 @@ async def test_a_full_batch_does_not_wait_for_the_linger(tenants: SqliteStateSto
     assert tenants.outbox.backlog("acme", "siem") == 1  # kept for the next start
 
 
+class HoldThenSlowDestination(OutOfOrderDestination):
+    """Refuses acme's first batch for a setting of its own; later batches wait for the test."""
+
+    async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
+        if not self.sent:
+            self.sent.append([event.event_id for event in batch])
+            return DeliveryReport(delivered=0, held={"acme": "acme's own index is missing"})
+        return await super().send(batch)
+
+
+async def test_a_batch_sent_before_a_hold_was_lifted_does_not_skip_the_held_rows(
+    store: SqliteStateStore,
+) -> None:
+    clock = ManualClock()
+    destination = HoldThenSlowDestination()
+    policy = DispatchPolicy(batch_max_events=2, fatal_retry_interval=300, idle_wait=0.05)
+    dispatcher = Dispatcher(destination, store.outbox, clock=clock, policy=policy)
+    async with running(dispatcher):
+        await until(lambda: len(destination.sent) == 3)  # e0-e1 held; e2-e3 and e4-e5 under way
+        assert dispatcher.held_tenants
+        clock.advance(301)  # the hold is lifted while those two batches are still under way
+        await until(lambda: not dispatcher.held_tenants)
+        destination.release.setdefault(1, asyncio.Event()).set()
+        destination.release.setdefault(2, asyncio.Event()).set()
+        await until(lambda: len(destination.sent) >= 4)  # sent again from acme's offset
+        for index in range(3, 7):
+            destination.release.setdefault(index, asyncio.Event()).set()
+        await until(lambda: store.outbox.backlog("acme", "siem") == 0)
+    # From acme's offset, in order: the held rows first (not skipped), then the rows the early
+    # batches carried (sent again: their confirmation could not move the offset past e0-e1).
+    resent = [event_id for batch in destination.sent[3:] for event_id in batch]
+    assert resent == [f"e{index}" for index in range(6)]
+
+
 async def test_a_tenant_refused_for_its_own_settings_does_not_stop_the_others(
     tenants: SqliteStateStore,
 ) -> None:
