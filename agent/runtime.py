@@ -257,8 +257,9 @@ class Agent:
                 outcome = await self.slicer.backfill(
                     self.syncs[gap.tenant], gap.start, gap.end, destination, record=False
                 )
-                if outcome.complete:
-                    self.store.outbox.close_gap(gap)
+                if outcome.complete and not self.store.outbox.close_gap(gap):
+                    _log.warning("the gap grew while it was re-fetched; it is re-fetched again",
+                                 tenant=gap.tenant, destination=destination)  # fmt: skip
         except AgentError as error:
             _log.warning(
                 "gap re-fetch failed; will retry", destination=destination, error=str(error)
@@ -322,7 +323,9 @@ class Agent:
             backlog = self.store.outbox.backlog(name, destination)
             if backlog < limit:
                 continue
-            if policy == "pause":
+            if policy == "pause" or destination in self._refills:
+                # While a destination's gap is being re-fetched its backlog is that gap: skipping
+                # it would only widen the gap, so the tenant waits, as with `pause`.
                 _log.warning("polling paused: destination backlog full", tenant=name,
                              destination=destination, backlog=backlog, limit=limit)  # fmt: skip
                 return False

@@ -240,9 +240,13 @@ class Outbox:
         )
         return [Gap(t, d, int(s), int(e)) for t, d, s, e in rows]
 
-    def close_gap(self, gap: Gap) -> None:
+    def close_gap(self, gap: Gap) -> bool:
+        """Forget `gap` once it was re-fetched. A gap that grew meanwhile (another detach while it
+        was being re-fetched, which may have skipped re-fetched rows too) is kept whole, to be
+        re-fetched again. Returns whether it was removed."""
         with self._database.transaction() as db:
-            db.execute(
-                "DELETE FROM gaps WHERE tenant = ? AND destination = ? AND start = ?",
-                (gap.tenant, gap.destination, gap.start),
+            cursor = db.execute(
+                'DELETE FROM gaps WHERE tenant = ? AND destination = ? AND start = ? AND "end" = ?',
+                (gap.tenant, gap.destination, gap.start, gap.end),
             )
+        return bool(cursor.rowcount)

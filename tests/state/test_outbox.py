@@ -162,8 +162,26 @@ def test_detaching_skips_the_backlog_and_records_its_time_range(store: SqliteSta
     assert store.outbox.backlog("acme", "b") == 0
     assert store.outbox.backlog("acme", "a") == 5
     assert store.outbox.gaps("b") == [gap]
-    store.outbox.close_gap(gap)
+    assert store.outbox.close_gap(gap)
     assert store.outbox.gaps() == []
+
+
+def test_a_gap_that_grew_while_it_was_refetched_is_kept_whole(store: SqliteStateStore) -> None:
+    append(store, "acme", 5)
+    first = store.outbox.detach("acme", "b", now=0)
+    assert first is not None
+    # Its re-fetch appends rows for `b` alone; newer events arrive; `b` is detached again before
+    # it took any of them, skipping re-fetched rows as well as new ones.
+    append(store, "acme", 5, target="b")
+    store.append_window("acme", {}, [LogEntry("acme-new", 2000, b"{}")], now=0)
+    second = store.outbox.detach("acme", "b", now=1)
+    assert second is not None
+    assert (second.start, second.end) == (1000, 2001)
+
+    assert not store.outbox.close_gap(first)  # the re-fetch of the first gap completes
+    assert [(gap.start, gap.end) for gap in store.outbox.gaps("b")] == [(1000, 2001)]
+    assert store.outbox.close_gap(second)
+    assert store.outbox.gaps("b") == []
 
 
 def test_targeted_rows_reach_only_their_destination(store: SqliteStateStore) -> None:
