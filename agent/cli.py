@@ -305,11 +305,17 @@ def dead_letters_replay(
                 if tenant is None or name == tenant:
                     targets = [d for d in agent.routes[name] if destination in (None, d)]
                     problems += await agent.drain(name, targets)
-            left = len(agent.store.dead_letters.list(tenant, destination))
+            unrouted = agent.store.dead_letters.unrouted(tenant, destination)
+            left = len(agent.store.dead_letters.list(tenant, destination)) - unrouted
         typer.echo(f"replayed {moved} dead letter(s); {left} refused again")
+        if unrouted:
+            typer.echo(
+                f"  {unrouted} kept: their tenant no longer sends to their destination in this "
+                "configuration (route it again, or `dead-letters purge` them)"
+            )
         for problem in problems:
             typer.echo(f"  {problem}")
-        return 1 if problems or left else 0
+        return 1 if problems or left or unrouted else 0
 
     raise typer.Exit(asyncio.run(main()))
 

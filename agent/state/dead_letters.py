@@ -12,6 +12,11 @@ _COLUMNS = (
     "id, tenant, destination, event_id, second, error, attempts, first_failed_at, last_failed_at"
 )
 _FILTER = "(? IS NULL OR tenant = ?) AND (? IS NULL OR destination = ?)"
+# The tenant still routes to the destination (an offset exists): only then can a replay arrive.
+_ROUTED = (
+    "EXISTS (SELECT 1 FROM offsets o WHERE o.tenant = dead_letters.tenant "
+    "AND o.destination = dead_letters.destination)"
+)
 
 
 class DeadLetters:
@@ -34,19 +39,28 @@ class DeadLetters:
         return {(tenant, destination): int(count) for tenant, destination, count in rows}
 
     def replay(self, tenant: str | None = None, destination: str | None = None) -> int:
-        """Put the dead letters back into the log for their destination only, same ids."""
+        """Put the dead letters back into the log for their destination only, same ids. Letters
+        of a tenant the configuration no longer routes to their destination stay (`unrouted`)."""
         with self._database.transaction() as db:
             db.execute(
                 "INSERT INTO event_log (tenant, target, event_id, second, raw) "  # noqa: S608
                 "SELECT tenant, destination, event_id, second, raw FROM dead_letters "
-                f"WHERE {_FILTER} ORDER BY id",
+                f"WHERE {_FILTER} AND {_ROUTED} ORDER BY id",
                 (tenant, tenant, destination, destination),
             )
             cursor = db.execute(
-                f"DELETE FROM dead_letters WHERE {_FILTER}",  # noqa: S608
+                f"DELETE FROM dead_letters WHERE {_FILTER} AND {_ROUTED}",  # noqa: S608
                 (tenant, tenant, destination, destination),
             )
         return cursor.rowcount
+
+    def unrouted(self, tenant: str | None = None, destination: str | None = None) -> int:
+        """Letters whose tenant the configuration no longer routes to their destination."""
+        row = self._db.execute(
+            f"SELECT COUNT(*) FROM dead_letters WHERE {_FILTER} AND NOT {_ROUTED}",  # noqa: S608
+            (tenant, tenant, destination, destination),
+        ).fetchone()
+        return int(row[0])
 
     def purge(self, tenant: str | None = None, destination: str | None = None) -> int:
         with self._database.transaction() as db:

@@ -113,6 +113,22 @@ def test_replayed_dead_letters_go_to_their_destination_only_with_their_ids(
     assert store.dead_letters.list() == []
 
 
+def test_dead_letters_of_a_route_no_longer_configured_are_kept_not_replayed(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 1)
+    batch = store.outbox.pending("a", 10)
+    store.outbox.confirm("a", batch, {batch[0].seq: "bad"}, attempts=1, now=0)
+    store.outbox.set_routes({"acme": ["b", "c"]})  # acme no longer sends to `a`
+    assert store.dead_letters.replay() == 0
+    assert store.dead_letters.unrouted() == 1
+    assert [letter.event_id for letter in store.dead_letters.list()] == ["acme-0"]
+    store.outbox.set_routes({"acme": ["a", "b", "c"]})  # routed again: the replay delivers it
+    assert store.dead_letters.unrouted() == 0
+    assert store.dead_letters.replay() == 1
+    assert [row.event_id for row in store.outbox.pending("a", 10)] == ["acme-0"]
+
+
 def test_purge_and_expiry_delete_dead_letters(store: SqliteStateStore) -> None:
     append(store, "acme", 2)
     batch = store.outbox.pending("a", 2)
