@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from agent.normalize.privacy import PrivacyConfigError, PrivacyProfile
 
@@ -25,6 +25,7 @@ __all__ = [
     "Health",
     "OutboundEvent",
     "PrivacySettings",
+    "Token",
 ]
 
 
@@ -32,6 +33,23 @@ class OutboundEvent(NamedTuple):  # a tuple: built per event and destination
     tenant: str
     event_id: str
     raw: dict[str, Any]
+
+
+def _header_safe(token: SecretStr) -> SecretStr:
+    """A token travels in an HTTP header, where the HTTP stack refuses whitespace, control and
+    non-ASCII characters with an error quoting the whole header, token included. Refuse them here
+    instead, without showing the value."""
+    text = token.get_secret_value()
+    if not (text.isascii() and text.isprintable()) or any(char.isspace() for char in text):
+        raise ValueError(
+            "contains whitespace, a control or a non-ASCII character (a trailing newline or "
+            "space in its variable?); the value is not shown"
+        )
+    return token
+
+
+# An API token from the configuration: never shown, and fit for an HTTP header.
+Token = Annotated[SecretStr, Field(min_length=1), AfterValidator(_header_safe)]
 
 
 @dataclass(slots=True)

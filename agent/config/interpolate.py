@@ -70,4 +70,7 @@ def _read_secret_file(location: str, problems: list[str], where: str) -> str:
     except OSError as error:
         problems.append(f"{where}: cannot read {location}: {error.strerror or error}")
         return ""
-    return content.removesuffix("\n")
+    except UnicodeDecodeError:
+        problems.append(f"{where}: {location} is not UTF-8 text")
+        return ""
+    return content.rstrip("\r\n")  # the line end(s) an editor or `echo` leaves

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 from agent.config.durations import Duration, StartPoint, StartPointField
 from agent.nordpass.models import REGION_URLS
 from connectors import DestinationConfig
+from connectors.base import Token
 
 __all__ = [
     "AgentConfig",
@@ -57,7 +58,7 @@ class Defaults(_Strict):
 class NordPassSource(_Strict):
     region: Literal["eu", "us"] | None = None
     url: Annotated[str, Field(pattern=r"^https?://")] | None = None
-    token: Annotated[SecretStr, Field(min_length=1)]
+    token: Token
     organization_uuid: UUID | None = None
     proxy: str | None = None
     ca_file: Path | None = None
@@ -70,6 +71,10 @@ class NordPassSource(_Strict):
     def _one_endpoint(self) -> NordPassSource:
         if (self.region is None) == (self.url is None):
             raise ValueError("set exactly one of region (eu or us) or url")
+        if self.ca_file is not None and not self.verify_tls:
+            raise ValueError("ca_file is only used when verify_tls is true")
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file {self.ca_file}: no such file")
         return self
 
     @property
@@ -120,7 +125,7 @@ def _listen_address(value: object) -> object:
         return value
     host, separator, port = value.rpartition(":")
     if not separator or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"expected host:port, such as 127.0.0.1:9464, got {value!r}")
+        raise ValueError("expected host:port, such as 127.0.0.1:9464")
     return value
 
 

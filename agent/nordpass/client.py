@@ -278,7 +278,7 @@ class ActivityClient:
                 )
         except httpx.TransportError as err:
             raise TransientHTTPError(
-                f"could not reach NordPass ({_describe_transport_error(err)})",
+                f"could not reach NordPass ({self._masked(_describe_transport_error(err))})",
                 status=None,
                 retry_after=None,
             ) from err
@@ -310,6 +310,11 @@ class ActivityClient:
 
     def _context(self, page: int) -> str:
         return f"tenant {self.tenant!r} page {page}"
+
+    def _masked(self, text: str) -> str:
+        """`text` without the token, should an error of the HTTP stack have quoted it."""
+        token = self._token.get_secret_value()
+        return text.replace(token, "**********") if token else text
 
     def _body_excerpt(self, response: httpx.Response) -> str:
         """The start of an error body on one line, without the token even if it was echoed."""

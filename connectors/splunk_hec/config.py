@@ -11,9 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from connectors.base import DestinationSettings, PrivacySettings
+from connectors.base import DestinationSettings, PrivacySettings, Token
 
 __all__ = ["EVENT_PATH", "SplunkHecConfig", "TenantOverride", "default_sourcetype"]
 
@@ -46,7 +46,7 @@ class TenantOverride(BaseModel):
     index: IndexName | None = None
     sourcetype: MetadataText | None = None
     source: MetadataText | None = None
-    token: Annotated[SecretStr, Field(min_length=1)] | None = None
+    token: Token | None = None
     privacy: PrivacySettings | None = None
 
 
@@ -58,7 +58,7 @@ class SplunkHecConfig(DestinationSettings):
     type: Literal["splunk_hec"]
     # https://splunk.example:8088, or the full .../services/collector/event URL.
     url: Annotated[str, Field(pattern=r"^https?://[^/]+")]
-    token: Annotated[SecretStr, Field(min_length=1)]
+    token: Token
     format: Literal["native", "cef"] = "native"
     privacy: PrivacySettings = PrivacySettings()
     index: IndexName | None = None  # None: the token's default index
@@ -90,6 +90,8 @@ class SplunkHecConfig(DestinationSettings):
     def _coherent(self) -> SplunkHecConfig:
         if self.ca_file is not None and not self.verify_tls:
             raise ValueError("ca_file is only used when verify_tls is true")
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"ca_file {self.ca_file}: no such file")
         if self.ack_poll_interval.total_seconds() <= 0:
             raise ValueError("ack_poll_interval must be positive")
         if self.ack_timeout < self.ack_poll_interval:

@@ -65,8 +65,53 @@ def test_file_reference_reads_the_secret_without_its_trailing_newline(tmp_path: 
 
 def test_interpolation_applies_to_values_not_to_the_document_text() -> None:
     # A value that looks like YAML structure stays one string.
-    config = parse_config(VALID, {"ACME_TOKEN": "a: b\n- c # d"})
-    assert config.tenants["acme"].nordpass.token.get_secret_value() == "a: b\n- c # d"
+    text = VALID.replace("./out/events.ndjson", '"${OUT}"')
+    config = parse_config(text, {"ACME_TOKEN": "t", "OUT": "a: b\n- c # d"})
+    assert str(config.destinations["local-file"].path) == "a: b\n- c # d"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("token", ["np-9f3a\n", " np-9f3a", "np 9f3a", "np-9f3a\x00", "np-9f3ä"])
+def test_a_token_unfit_for_an_http_header_is_refused_without_being_shown(token: str) -> None:
+    problems = problems_of(VALID, {"ACME_TOKEN": token})
+    assert problems == [
+        (
+            "tenants.acme.nordpass.token: contains whitespace, a control or a non-ASCII character "
+            "(a trailing newline or space in its variable?); the value is not shown"
+        )
+    ]
+    assert all("9f3" not in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        (["ca_file: /nonexistent/ca.pem"], "ca_file /nonexistent/ca.pem: no such file"),
+        (["ca_file: CA", "verify_tls: false"], "ca_file is only used when verify_tls is true"),
+    ],
+)
+def test_nordpass_tls_settings_are_checked_with_the_file(
+    tmp_path: Path, lines: list[str], problem: str
+) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("a certificate")
+    extra = "".join(f"      {line.replace('CA', str(ca))}\n" for line in lines)
+    text = VALID.replace("      region: eu\n", "      region: eu\n" + extra)
+    assert problems_of(text, {"ACME_TOKEN": "t"}) == [f"tenants.acme.nordpass: {problem}"]
+
+
+def test_a_secret_file_loses_its_trailing_line_ends(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_bytes(b"np-token-value\r\n\n")
+    text = VALID.replace("${ACME_TOKEN}", f"${{file:{secret}}}")
+    config = parse_config(text, {})
+    assert config.tenants["acme"].nordpass.token.get_secret_value() == "np-token-value"
+
+
+def test_a_secret_file_that_is_not_text_is_a_clear_problem(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_bytes(b"\xff\xfe binary")
+    text = VALID.replace("${ACME_TOKEN}", f"${{file:{secret}}}")
+    assert problems_of(text) == [f"tenants.acme.nordpass.token: {secret} is not UTF-8 text"]
 
 
 def test_doubled_dollar_escapes_a_literal_reference() -> None:
