@@ -38,6 +38,8 @@ __all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
 _log = structlog.get_logger("agent")
 _EVENT_ID_KEY = "event_id_key"
 _DRAIN_CHECK_SECONDS = 1.0
+_DISPATCH_RESTART_SECONDS = 1.0  # the first pause before a failed dispatcher starts again
+_DISPATCH_RESTART_MAX_SECONDS = 60.0
 # How often delivered log rows are deleted, expired dead letters dropped and the WAL folded back.
 _HOUSEKEEPING_SECONDS = 60
 _STALE_WATERMARK_DAYS = 75
@@ -165,11 +167,29 @@ class Agent:
         and during a backfill alike: the log stays about as large as the backlog)."""
         if not self._tasks:
             self._tasks = [
-                asyncio.create_task(dispatcher.run(self._stop), name=f"dispatch:{name}")
+                asyncio.create_task(self._dispatch(dispatcher), name=f"dispatch:{name}")
                 for name, dispatcher in self.dispatchers.items()
             ]
         if self._housekeeping is None:
             self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+
+    async def _dispatch(self, dispatcher: Dispatcher) -> None:
+        """Run `dispatcher` until the agent stops. An unexpected error (the state database
+        failing for a moment, say) is logged, shown as the destination's failure, and the
+        dispatcher starts again after a pause; it resumes from the confirmed offsets, so what was
+        under way is sent again and nothing is skipped."""
+        pause = _DISPATCH_RESTART_SECONDS
+        while not self._stop.is_set():
+            try:
+                await dispatcher.run(self._stop)
+            except Exception as error:  # noqa: BLE001 - delivery must never stop silently
+                _log.exception("dispatcher failed; it starts again", destination=dispatcher.name,
+                               retry_in_seconds=pause)  # fmt: skip
+                dispatcher.failure = f"dispatcher failed: {type(error).__name__}: {error}"
+                await first_of(self._stop.wait(), asyncio.sleep(pause), within=pause + 1)
+                pause = min(pause * 2, _DISPATCH_RESTART_MAX_SECONDS)
+            else:
+                return
 
     def stop_reading(self) -> None:
         """Start no further backfill or catch-up slices; those under way finish."""

@@ -2,12 +2,15 @@
 
 A batch is confirmed only after its lines are written (and, by default, fsynced), so the engine's
 offset never runs ahead of the file. A crash can leave a partial last line: it is cut off when the
-file is opened again, and the engine resends that batch.
+file is opened again, and the engine resends that batch. A write that fails (a full disk) is cut
+back off at once, so its retry never follows a partial line; a file deleted or renamed away (by
+log rotation, say) is opened anew at its path before the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -65,6 +68,8 @@ class FileDestination:
         self._handle: IO[bytes] | None = None
 
     def _open(self) -> IO[bytes]:
+        if self._handle is not None and self._moved_away(self._handle):
+            self._close_handle()
         if self._handle is None:
             path = self._config.path
             try:
@@ -77,14 +82,35 @@ class FileDestination:
                 ) from error
         return self._handle
 
+    def _moved_away(self, handle: IO[bytes]) -> bool:
+        """Whether the open file is no longer the one at the path (deleted, rotated)."""
+        try:
+            current = os.stat(self._config.path)
+        except FileNotFoundError:
+            return True
+        opened = os.fstat(handle.fileno())
+        return (opened.st_dev, opened.st_ino) != (current.st_dev, current.st_ino)
+
+    def _close_handle(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+
     def _write(self, payload: bytes) -> None:
         handle = self._open()
+        size = handle.tell()
         try:
             handle.write(payload)
             handle.flush()
             if self._config.fsync:
                 os.fsync(handle.fileno())
         except OSError as error:
+            # Cut off whatever part of the batch got in (the batch is sent again later); should
+            # that fail too, the partial line is cut when the file is opened again.
+            self._close_handle()
+            with contextlib.suppress(OSError):
+                os.truncate(self._config.path, size)
             raise FatalError(
                 f"destination '{self.name}': cannot write {self._config.path}: "
                 f"{error.strerror or error}"
@@ -96,16 +122,23 @@ class FileDestination:
         return DeliveryReport(delivered=len(batch))
 
     async def check(self) -> Health:
+        """The file can be appended to. Nothing is repaired here: an agent may be writing it."""
+        path = self._config.path
         try:
-            await asyncio.to_thread(self._open)
-        except FatalError as error:
-            return Health(ok=False, detail=str(error))
-        return Health(ok=True, detail=f"appends to {self._config.path}")
+            await asyncio.to_thread(_touch, path)
+        except OSError as error:
+            detail = f"destination '{self.name}': cannot open {path}: {error.strerror or error}"
+            return Health(ok=False, detail=detail)
+        return Health(ok=True, detail=f"appends to {path}")
 
     async def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        self._close_handle()
+
+
+def _touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab"):
+        pass
 
 
 class StdoutDestination:

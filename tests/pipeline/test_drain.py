@@ -4,9 +4,11 @@ refuses it for good. The agent runs its dispatchers as in production (`Agent.sta
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from agent.errors import FatalError, RetryableError
 from agent.runtime import Agent
+from connectors.base import DeliveryReport, OutboundEvent
 from tests.pipeline.conftest import HOUR, IMMEDIATE_RETRIES, T0, Deployment
 from tests.support import MemoryDestination
 
@@ -62,3 +64,33 @@ async def test_a_backfill_does_not_linger_once_every_tenant_was_read(
     assert report.complete
     assert len(siem.ids()) == sum(outcome.fetched for outcome in report.tenants) > 0
     assert min(siem.batch_sizes) < IMMEDIATE_RETRIES.batch_max_events  # a partial one went too
+
+
+class GarbledReportDestination(MemoryDestination):
+    """A connector with a bug: its first report names an event the batch does not hold."""
+
+    garbled = False
+
+    async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
+        report = await super().send(batch)
+        if not self.garbled:
+            self.garbled = True
+            return DeliveryReport(delivered=0, poisoned={len(batch) + 7: "no such event"})
+        return report
+
+
+async def test_a_dispatcher_that_fails_unexpectedly_starts_again_and_skips_nothing(
+    deployment: Deployment,
+) -> None:
+    siem = GarbledReportDestination("siem")
+    agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
+    agent.start()
+
+    # A guard only: without a restart the backfill would wait for a dispatcher that is gone.
+    async with asyncio.timeout(30):
+        report = await agent.backfill(T0, T0 + HOUR)
+
+    assert siem.garbled
+    assert report.complete
+    assert len(set(siem.ids())) == report.tenants[0].fetched > 0  # every event, none skipped
+    assert agent.store.outbox.backlog("acme", "siem") == 0
