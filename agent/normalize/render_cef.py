@@ -89,8 +89,10 @@ CEF_TO_COMMON_SECURITY_LOG: Final[Mapping[str, str]] = {
 _HEADER_SPECIAL = re.compile(r"[\\|\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _EXTENSION_SPECIAL = re.compile(r"[\\=\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _EXTENSION_ESCAPES: Final = {"\\": "\\\\", "=": "\\=", "\n": "\\n", "\r": "\\r"}
-# Metadata keys with a CEF field of their own; the rest goes to cs6 as JSON.
-_MAPPED_METADATA = frozenset({"ip_address", "provider", "platform", "items", "msp"})
+# Metadata keys with a CEF field of their own are `ip_address`, `provider`, `platform`, `items` and
+# `msp`; the other keys go to cs6 as JSON, and so does a value its own field cannot carry.
+_MSP_FIELDS = frozenset({"user_uuid", "user_email", "user_role"})
+_TEXT_TYPES = (str, int, float, type(None))
 _JSON = default_codec()
 
 
@@ -163,10 +165,36 @@ _ASCII_SPECIAL_TO_SPACE: Final = bytes(
 )
 
 
-def _details(metadata: Mapping[str, Any], unmapped: Mapping[str, Any] | None) -> str | None:
-    """cs6: what has no CEF field (other metadata keys, unknown top-level fields) as JSON."""
+def _carried(key: str, value: Any, source_ipv4: str | None, source_ipv6: str | None) -> bool:
+    """Whether the metadata `key` is in a CEF field of its own, value and all."""
+    if key == "ip_address":  # an address with a port, a list...: in neither address field
+        return type(value) is str and value in (source_ipv4, source_ipv6)
+    if key in ("provider", "platform"):  # cs5 / requestClientApplication take text
+        return type(value) in _TEXT_TYPES
+    if key == "items":  # cs3 takes the list
+        return type(value) is list
+    if key == "msp":  # suser / suid / spriv take the MSP admin's text fields, nothing else
+        return (
+            type(value) is dict
+            and ("user_uuid" in value or "user_email" in value)
+            and value.keys() <= _MSP_FIELDS
+            and all(type(inner) in _TEXT_TYPES for inner in value.values())
+        )
+    return False
+
+
+def _details(
+    metadata: Mapping[str, Any],
+    unmapped: Mapping[str, Any] | None,
+    source_ipv4: str | None,
+    source_ipv6: str | None,
+) -> str | None:
+    """cs6: what has no CEF field (other metadata keys, values their field cannot carry,
+    unknown top-level fields) as JSON."""
     details: dict[str, Any] = {
-        key: value for key, value in metadata.items() if key not in _MAPPED_METADATA
+        key: value
+        for key, value in metadata.items()
+        if not _carried(key, value, source_ipv4, source_ipv6)
     }
     if unmapped:
         details["unmapped"] = unmapped
@@ -216,8 +244,8 @@ def _pairs(event: CanonicalEvent) -> list[str]:  # noqa: PLR0912 - one branch pe
         extend((" cs4=", event_id, " cs4Label=", "Event ID"))
     if provider:
         extend((" cs5=", provider, " cs5Label=", "Login Provider"))
-    if unmapped or not _MAPPED_METADATA.issuperset(metadata):
-        details = _details(metadata, unmapped)
+    if metadata or unmapped:
+        details = _details(metadata, unmapped, source_ipv4, source_ipv6)
         if details:
             extend((" cs6=", details, " cs6Label=", "Details"))
     return pairs
@@ -285,5 +313,9 @@ CEF_FIELDS: Final = (
     FieldDoc("cs3", "`metadata.items` as JSON (label `Items`)"),
     FieldDoc("cs4", "the event id again, because CommonSecurityLog.ExternalID is an int"),
     FieldDoc("cs5", "`metadata.provider` (label `Login Provider`)"),
-    FieldDoc("cs6", "other metadata keys and unknown top-level fields as JSON (label `Details`)"),
+    FieldDoc(
+        "cs6",
+        "other metadata keys, values their own field cannot carry, and unknown top-level fields, "
+        "as JSON (label `Details`)",
+    ),
 )

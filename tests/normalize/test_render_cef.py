@@ -13,6 +13,7 @@ pycef quirks, and what the tests assert instead:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pycef
@@ -117,6 +118,51 @@ def test_every_golden_line_has_seven_header_fields_and_the_catalog_header(path: 
     header, _ = cef_spec.parse(document["cef"])
     assert header[:4] == ["CEF:0", "NordPass", "NordPass Business", __version__]
     assert 0 <= int(header[6]) <= 10
+
+
+_LOGIN = {
+    "type": "login",
+    "action": "user_login_failed",
+    "timestamp": 1_738_255_186,
+    "organization_uuid": "101b4232-0688-4599-bca8-4636c91cd687",
+    "user": {"uuid": "de555f53-5a44-47cd-a3b6-946c8a97b847", "email": "m@example.com"},
+}
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"ip_address": "203.0.113.7:51234"},
+        {"ip_address": ["203.0.113.7", "198.51.100.1"]},
+        {"items": {"count": 3, "names": ["Bank"]}},
+        {"provider": {"name": "google", "id": "g-123"}},
+        {"platform": ["web", "ios"]},
+        {"msp": {"user_role": "owner", "org": "MSP-ACME"}},
+        {"msp": {"user_uuid": "u1", "user_email": "a@msp.example", "org_name": "MSP-ACME"}},
+    ],
+    ids=["ip-with-port", "ip-list", "items-object", "provider-object", "platform-list",
+         "msp-without-admin", "msp-extra-key"],
+)  # fmt: skip
+def test_a_metadata_value_its_own_field_cannot_carry_goes_to_cs6(metadata: dict[str, Any]) -> None:
+    line = cef_line(canonicalize({**_LOGIN, "metadata": metadata}, tenant="t", event_id="e1"))
+    _, extension = cef_spec.parse(line)
+    assert json.loads(extension["cs6"]) == metadata
+
+
+def test_metadata_carried_by_fields_of_its_own_stays_out_of_cs6() -> None:
+    metadata = {
+        "ip_address": "203.0.113.7",
+        "provider": "google",
+        "platform": "web",
+        "items": [{"name": "Bank"}],
+        "msp": {"user_uuid": "u1", "user_email": "a@msp.example", "user_role": "owner"},
+    }
+    line = cef_line(canonicalize({**_LOGIN, "metadata": metadata}, tenant="t", event_id="e1"))
+    _, extension = cef_spec.parse(line)
+    assert "cs6" not in extension
+    assert (extension["src"], extension["cs5"], extension["suser"]) == (
+        "203.0.113.7", "google", "a@msp.example"
+    )  # fmt: skip
 
 
 def test_golden_lines_only_use_keys_that_map_to_common_security_log_columns() -> None:
