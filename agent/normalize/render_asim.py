@@ -85,6 +85,17 @@ def _fill_managed_user(
         row["NewPropertyValue"] = changed
 
 
+def _member_shown(row: Row, member_uuid: str | None, member_email: str | None) -> bool:
+    """Whether the row names the member as its actor or its target; if not (an MSP admin invited
+    someone else, say), AdditionalFields keeps the member."""
+    return (
+        member_uuid is None or member_uuid in (row.get("ActorUserId"), row.get("TargetUserId"))
+    ) and (
+        member_email is None
+        or member_email in (row.get("ActorUsername"), row.get("TargetUsername"))
+    )
+
+
 def _additional_fields(  # noqa: PLR0917 - the values, read off the event once by the caller
     tenant: str,
     organization_uuid: str | None,
@@ -184,7 +195,7 @@ def asim_row(event: CanonicalEvent) -> Row:
         row["SrcIpAddr"] = source_ipv4 or source_ipv6
     if fill_target is not None:
         fill_target(row, metadata, member_email, member_uuid)
-    if not member_aside:
+    if not member_aside and _member_shown(row, member_uuid, member_email):
         member_uuid = member_email = None
     row["AdditionalFields"] = _additional_fields(
         tenant, organization_uuid, initiator, member_uuid, member_email, metadata, unmapped

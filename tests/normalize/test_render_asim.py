@@ -136,6 +136,26 @@ def test_an_msp_admin_is_the_actor_and_the_member_stays_in_the_row() -> None:
     assert row["TargetUsername"] == raw["user"]["email"]
 
 
+def test_an_msp_admin_inviting_someone_keeps_the_member_in_additional_fields() -> None:
+    raw = samples.sample_event(CATALOG.resolve("invites", "user_invited", {}), 0)
+    raw["metadata"]["msp"] = dict(samples.MSP)
+    row = asim_row(canonicalize(raw, tenant="t", event_id="e"))
+    assert row["ActorUsername"] == samples.MSP["user_email"]
+    assert row["TargetUsername"] == "new.hire@acme.example"
+    extra = row["AdditionalFields"]
+    assert (extra["MemberUserId"], extra["MemberUsername"]) == (
+        raw["user"]["uuid"], raw["user"]["email"]
+    )  # fmt: skip
+    assert_valid_row(row, "ASimUserManagementActivityLogs")
+
+
+def test_a_member_who_is_the_actor_or_the_target_is_not_repeated() -> None:
+    for action in ("user_invited", "user_role_updated"):
+        spec = CATALOG.resolve("invites" if action == "user_invited" else "roles", action, {})
+        row = asim_row(canonicalize(samples.sample_event(spec, 0), tenant="t", event_id="e"))
+        assert "MemberUserId" not in row["AdditionalFields"], action
+
+
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12))
 _KEYS = st.sampled_from(["uuid", "email", "user_uuid", "user_email", "user_role", "name", "x"])
 _SHALLOW = st.one_of(
