@@ -184,6 +184,9 @@ def backfill(
 
     async def main() -> BackfillReport:
         async with _open_agent(loaded) as agent:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):  # stop, and still report
+                loop.add_signal_handler(signum, agent.stop)
             return await agent.backfill(start, end, tenants=tenant, destinations=destination)
 
     summary = asyncio.run(main())

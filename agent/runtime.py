@@ -195,6 +195,13 @@ class Agent:
         """Start no further backfill or catch-up slices; those under way finish."""
         self._stop_reading.set()
 
+    def stop(self) -> None:
+        """Stop a backfill (on a signal): no further slices, delivery ends after the batches
+        under way, and the backfill reports what is left undelivered as stopped. Everything read
+        stays in the state; running the backfill again goes on from there."""
+        self._stop_reading.set()
+        self._stop.set()
+
     async def close(self, grace: float = 30.0) -> None:
         """Let batches in flight finish (up to `grace` seconds), then release everything."""
         self._stop_reading.set()
@@ -306,6 +313,8 @@ class Agent:
             _log.error("tenant cycle failed; needs attention", tenant=name, error=str(error))
         except AgentError as error:
             _log.warning("tenant cycle failed; will retry", tenant=name, error=str(error))
+        except Exception:  # noqa: BLE001 - a bug must not go unlogged nor stop the other tenants
+            _log.exception("tenant cycle failed unexpectedly; will retry", tenant=name)
         else:
             if report.appended:
                 _log.info("new events", tenant=name, events=report.appended,

@@ -107,6 +107,48 @@ async def test_backfill_writes_exactly_the_ground_truth_of_the_range(
     assert len(delivered(tmp_path)) == len(truth)
 
 
+async def test_a_backfill_stopped_by_sigterm_still_reports_and_exits_1(tmp_path: Path) -> None:
+    clock = SystemClock()
+    busy = NordPassEmulator(clock=clock, seed=12)  # far more than the test lets it read
+    busy.add_organization("acme", token=TOKEN, organization_uuid=ORG, events_per_second=2.0,
+                          history_start=clock.now() - 2 * DAY)  # fmt: skip
+    await busy.start()
+    config = tmp_path / "agent.yaml"
+    config.write_text(
+        f"""
+state: sqlite:///{tmp_path}/state.db
+defaults: {{page_size: 1000, backfill_slice: 1h}}
+destinations:
+  local-file: {{type: file, path: {tmp_path}/out/events.ndjson}}
+tenants:
+  acme:
+    nordpass: {{url: "{busy.url}", token: "${{ACME_TOKEN}}", requests_per_second: 1000}}
+    destinations: [local-file]
+"""
+    )
+    report = tmp_path / "report.json"
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agent", "backfill", "-c", str(config), "--since", "2d",
+            "--report", str(report), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "ACME_TOKEN": TOKEN},
+        )  # fmt: skip
+        output = tmp_path / "out" / "events.ndjson"
+        async with asyncio.timeout(60):  # bounded waits: it is under way, then it stops
+            while not output.exists() or output.stat().st_size == 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            stdout, _ = await process.communicate()
+    finally:
+        await busy.stop()
+    assert process.returncode == 1
+    assert "INCOMPLETE" in stdout.decode()
+    summary = json.loads(report.read_text())
+    assert summary["complete"] is False
+    assert "the agent is stopping" in summary["tenants"][0]["error"]
+    assert 0 < summary["tenants"][0]["fetched"] < len(busy.ground_truth(ORG, 0, round(clock.now())))
+
+
 async def test_backfill_with_a_revoked_token_exits_non_zero_naming_the_tenant_not_the_token(
     tmp_path: Path, emulator: NordPassEmulator
 ) -> None:
