@@ -151,12 +151,23 @@ class StdoutDestination:
         self._stream = stream if stream is not None else sys.stdout.buffer
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
-        self._stream.write(b"".join(render_native_line(event) for event in batch))
-        self._stream.flush()
+        payload = b"".join(render_native_line(event) for event in batch)
+        try:  # in a thread: a reader that stalls the pipe must not stall the agent
+            await asyncio.to_thread(self._write, payload)
+        except OSError as error:  # the reader went away (a broken pipe)
+            raise FatalError(
+                f"destination '{self.name}': cannot write standard output: "
+                f"{error.strerror or error}"
+            ) from error
         return DeliveryReport(delivered=len(batch))
+
+    def _write(self, payload: bytes) -> None:
+        self._stream.write(payload)
+        self._stream.flush()
 
     async def check(self) -> Health:
         return Health(ok=True, detail="writes standard output")
 
     async def close(self) -> None:
-        self._stream.flush()
+        with contextlib.suppress(OSError):  # a reader gone at shutdown must not stop the rest
+            self._stream.flush()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from agent.errors import FatalError
 from connectors import OutboundEvent
 from connectors.file import (
     FileDestination,
@@ -140,3 +145,15 @@ async def test_stdout_destination_writes_the_same_lines() -> None:
     destination = StdoutDestination("s", StdoutDestinationConfig(type="stdout"), stream=stream)
     await destination.send([outbound(1)])
     assert json.loads(stream.getvalue())["event_id"] == "id-1"
+
+
+async def test_stdout_whose_reader_went_away_is_a_clear_failure_not_a_crash() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone: writing gives a broken pipe
+    stream = os.fdopen(write_end, "wb")
+    destination = StdoutDestination("s", StdoutDestinationConfig(type="stdout"), stream=stream)
+    with pytest.raises(FatalError, match="destination 's': cannot write standard output"):
+        await destination.send([outbound(1)])
+    await destination.close()  # shutting down goes on
+    with contextlib.suppress(OSError):  # what is left in its buffer cannot go anywhere
+        stream.close()
