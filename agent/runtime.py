@@ -250,6 +250,8 @@ class Agent:
             lookback=(tenant.lookback or defaults.lookback).total_seconds(),
             max_live_window=defaults.max_live_window.total_seconds(),
         )
+        bounds = self._bounds.setdefault(source.endpoint, BoundKnowledge())
+        client.one_second = bounds.one_second
         return TenantSync(
             settings,
             source=client,
@@ -258,7 +260,7 @@ class Agent:
             clock=self._clock,
             notify=self._notify,
             failpoints=self._failpoints,
-            bounds=self._bounds.setdefault(source.endpoint, BoundKnowledge()),
+            bounds=bounds,
         )
 
     def _notify(self, tenant: str) -> None:

@@ -92,6 +92,14 @@ class BoundKnowledge:
         if upper is not None:
             self.upper_inclusive = upper
 
+    def one_second(self, second: int) -> tuple[int, int] | None:
+        """`timestamp_from`, `timestamp_to` of a query holding exactly `second`, if known."""
+        if self.lower_inclusive is None or self.upper_inclusive is None:
+            return None
+        low = second if self.lower_inclusive else second - 1
+        high = second if self.upper_inclusive else second + 1
+        return low, high
+
     def probe_seconds(self, start: int, end: int) -> tuple[int, int] | None:
         """The seconds `[lo, hi)` a probe of the query `start - 1 .. end - 1` counts, if known.
 

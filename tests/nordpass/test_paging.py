@@ -164,6 +164,35 @@ async def test_a_server_that_never_reaches_its_total_hits_the_page_cap(
 # --- read_window ---------------------------------------------------------------------------------
 
 
+async def test_a_second_cut_by_unstable_order_is_read_again_alone_once_the_bounds_are_known(
+    respx_mock: respx.MockRouter, client: ActivityClient
+) -> None:
+    # Second T0 holds five rows, T0 + 1 three (a, b, c). The pages, three rows each, disagree on
+    # the order within T0 + 1: page 2 ends with `a`, page 3 starts with it again and `c` never
+    # comes, while the counts still add up.
+    before = [make_event(T0, sequence=n) for n in range(5)]
+    a, b, c = (make_event(T0 + 1, sequence=n) for n in range(3))
+    asked: list[tuple[int, int]] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        query = json.loads(request.content)
+        bounds = (query["timestamp_from"], query["timestamp_to"])
+        asked.append(bounds)
+        if bounds == (T0 + 1, T0 + 1):  # exactly the second (both bounds inclusive)
+            return page_reply([a, b, c], total=3, per_page=3, page=1)
+        rows = {1: before[:3], 2: [*before[3:], a], 3: [a, b]}[query["page"]]
+        return page_reply(rows, total=8, per_page=3, page=query["page"])
+
+    respx_mock.post(API_URL).mock(side_effect=reply)
+    client.one_second = lambda second: (second, second)
+
+    result = await client.read_pass(T0 - 1, T0 + 2)
+
+    assert asked[-1] == (T0 + 1, T0 + 1)  # not T0 .. T0 + 2, which five rows of T0 would fill
+    assert result.verified
+    assert [event for event in result.events if event["timestamp"] == T0 + 1] == [a, b, c]
+
+
 @pytest.mark.parametrize("from_inclusive", [True, False])
 @pytest.mark.parametrize("to_inclusive", [True, False])
 async def test_a_window_keeps_exactly_its_half_open_seconds_under_any_bound_convention(
