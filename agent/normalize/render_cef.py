@@ -183,6 +183,23 @@ def _carried(key: str, value: Any, source_ipv4: str | None, source_ipv6: str | N
     return False
 
 
+def _all_carried(
+    metadata: Mapping[str, Any], source_ipv4: str | None, source_ipv6: str | None
+) -> bool:
+    """`_carried` for every key, stopping at the first that is not: the usual case (everything
+    in fields of its own, nothing for cs6) costs no function call per key."""
+    for key, value in metadata.items():
+        if key == "ip_address":
+            if type(value) is not str or value not in (source_ipv4, source_ipv6):
+                return False
+        elif key in ("provider", "platform"):
+            if type(value) not in _TEXT_TYPES:
+                return False
+        elif not _carried(key, value, source_ipv4, source_ipv6):
+            return False
+    return True
+
+
 def _details(
     metadata: Mapping[str, Any],
     unmapped: Mapping[str, Any] | None,
@@ -244,7 +261,7 @@ def _pairs(event: CanonicalEvent) -> list[str]:  # noqa: PLR0912 - one branch pe
         extend((" cs4=", event_id, " cs4Label=", "Event ID"))
     if provider:
         extend((" cs5=", provider, " cs5Label=", "Login Provider"))
-    if metadata or unmapped:
+    if unmapped or not _all_carried(metadata, source_ipv4, source_ipv6):
         details = _details(metadata, unmapped, source_ipv4, source_ipv6)
         if details:
             extend((" cs6=", details, " cs6Label=", "Details"))
