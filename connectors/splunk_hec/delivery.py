@@ -140,8 +140,6 @@ class BatchDelivery:
             context.stats.requests += 1
             reply = await context.client.post_events(context.tokens[slot], channel.guid, body)
             action = reply.rule.action
-            if action is Action.DELIVERED and reply.code != 0:
-                raise self._fatal(slot, _not_hec(reply))
             if action is Action.DELIVERED:
                 return self._accepted(part, channel, reply)
             if action is Action.POISON:
@@ -291,15 +289,6 @@ class BatchDelivery:
     def _message(self, slot: int, detail: str) -> str:
         context = self._context
         return f"destination {context.name!r} ({context.token_label(slot)}): {detail}"
-
-
-def _not_hec(reply: HecReply) -> str:
-    """A 2xx reply without HEC's `{"text": "Success", "code": 0}`: a proxy's or a login page's,
-    which proves nothing was indexed."""
-    return (
-        f"HTTP {reply.status} without HEC's reply (code 0): something other than HEC answers at "
-        "`url` (a proxy's sign-in page?); nothing was counted as delivered"
-    )
 
 
 def _raise_first_failure(tasks: Sequence[asyncio.Task[None]]) -> None:

@@ -3,8 +3,9 @@
 HEC answers every request with `{"text": ..., "code": N}` (plus `ackId` on success with indexer
 acknowledgement, `invalid-event-number` when it stopped at a bad event). Codes and statuses are
 Splunk's ("Troubleshoot HTTP Event Collector", see docs/splunk.md); proxies in front of Splunk
-answer with bare statuses, which the status-only rows cover. Status 0 stands for "no HTTP reply"
-(connection refused or dropped, timeout).
+answer with bare statuses, which the status-only rows cover; a 2xx without a code is therefore
+not HEC's (the ack endpoint's answer, `{"acks": ...}`, aside). Status 0 stands for "no HTTP
+reply" (connection refused or dropped, timeout).
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ class Rule:
 
 _R = Rule
 _TOKEN = Scope.TOKEN
+# HEC always answers with a code; a 2xx without one comes from something else (nothing indexed).
+_NOT_HEC: Final = _R(
+    Action.FATAL,
+    "a reply without HEC's body (code 0): something other than HEC answers at `url` "
+    "(a proxy's sign-in page?)",
+)
+# The acknowledgement endpoint answers with `acks` instead of a code.
+_ACKS_ANSWER: Final = _R(Action.DELIVERED, "acknowledgement status")
 # (HTTP status, HEC code) -> rule. `None` as code: any reply with that status that no exact row
 # matches (a proxy's bare 503, a 413 without a JSON body).
 REPLY_TABLE: Final[dict[tuple[int, int | None], Rule]] = {
@@ -88,7 +97,7 @@ REPLY_TABLE: Final[dict[tuple[int, int | None], Rule]] = {
     (400, 21): _R(Action.FATAL, "HEC rejected the token; check `token`", _TOKEN),
     (400, 22): _R(Action.FATAL, "the HEC token is disabled; enable it in Splunk", _TOKEN),
     (0, None): _R(Action.RETRY, "no reply from HEC"),
-    (200, None): _R(Action.DELIVERED, "success"),
+    (200, None): _NOT_HEC,
     (401, None): _R(Action.FATAL, "HEC rejected the token (HTTP 401); check `token`", _TOKEN),
     (403, None): _R(Action.FATAL, "HEC rejected the token (HTTP 403); check `token`", _TOKEN),
     (404, None): _R(Action.FATAL, "no HEC endpoint at this URL (HTTP 404); check `url`"),
@@ -101,9 +110,10 @@ REPLY_TABLE: Final[dict[tuple[int, int | None], Rule]] = {
     (503, None): _R(Action.RETRY, "HEC is unavailable"),
     (504, None): _R(Action.RETRY, "gateway timeout in front of HEC"),
 }
-# Anything neither row names, by status class: 2xx accepted, 5xx transient, the rest needs a human.
+# Anything neither row names, by status class: 5xx transient, the rest (2xx too: HEC's own
+# successes carry a code) needs a human.
 _BY_CLASS: Final = {
-    2: _R(Action.DELIVERED, "success"),
+    2: _NOT_HEC,
     5: _R(Action.RETRY, "HEC server error"),
 }
 _OTHERWISE: Final = _R(Action.FATAL, "unexpected reply from HEC")
@@ -129,6 +139,8 @@ class HecReply:
 
     @property
     def rule(self) -> Rule:
+        if self.acks is not None and self.status // 100 == 2 and self.code is None:
+            return _ACKS_ANSWER
         return rule_for(self.status, self.code)
 
     def describe(self) -> str:

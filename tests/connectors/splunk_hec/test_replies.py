@@ -58,7 +58,8 @@ def test_every_documented_hec_code_has_its_action(status: int, code: int, action
         (401, Action.FATAL),
         (404, Action.FATAL),
         (418, Action.FATAL),
-        (204, Action.DELIVERED),
+        (204, Action.FATAL),  # HEC's own successes carry a code
+        (200, Action.FATAL),
         (302, Action.FATAL),
     ],
 )
@@ -89,6 +90,7 @@ def test_a_reply_body_is_read_leniently() -> None:
 def test_ack_replies_carry_the_acknowledged_ids() -> None:
     reply = HecReply.parse(200, b'{"acks":{"0":true,"1":false,"x":true}}', None, NOW)
     assert reply.acks == {0: True, 1: False}
+    assert reply.rule.action is Action.DELIVERED  # an answer of the ack endpoint, not a proxy's
 
 
 def test_a_success_reply_carries_its_ack_id() -> None:
