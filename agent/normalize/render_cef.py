@@ -186,16 +186,9 @@ def _carried(key: str, value: Any, source_ipv4: str | None, source_ipv6: str | N
 def _all_carried(
     metadata: Mapping[str, Any], source_ipv4: str | None, source_ipv6: str | None
 ) -> bool:
-    """`_carried` for every key, stopping at the first that is not: the usual case (everything
-    in fields of its own, nothing for cs6) costs no function call per key."""
-    for key, value in metadata.items():
-        if key == "ip_address":
-            if type(value) is not str or value not in (source_ipv4, source_ipv6):
-                return False
-        elif key in ("provider", "platform"):
-            if type(value) not in _TEXT_TYPES:
-                return False
-        elif not _carried(key, value, source_ipv4, source_ipv6):
+    """Whether nothing of the metadata is left for cs6 (the usual case: no details to build)."""
+    for key, value in metadata.items():  # noqa: SIM110 - all() over a generator: 4 % slower
+        if not _carried(key, value, source_ipv4, source_ipv6):
             return False
     return True
 
