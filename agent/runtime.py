@@ -73,6 +73,7 @@ def activity_client(
     per_page: int = 100,
     pacer: RequestPacer | None = None,
     failpoints: Failpoints | None = None,
+    one_second: Callable[[int], tuple[int, int] | None] | None = None,
 ) -> ActivityClient:
     """The API client for one tenant's `nordpass:` settings, on the process's shared pools."""
     return ActivityClient(
@@ -85,6 +86,7 @@ def activity_client(
         pacer=pacer,
         failpoints=failpoints,
         timeout=source.timeout.total_seconds(),
+        one_second=one_second,
     )
 
 
@@ -233,6 +235,7 @@ class Agent:
         tenant = self.config.tenants[name]
         defaults = self.config.defaults
         source = tenant.nordpass
+        bounds = self._bounds.setdefault(source.endpoint, BoundKnowledge())
         client = activity_client(
             name,
             source,
@@ -241,6 +244,7 @@ class Agent:
             per_page=tenant.page_size or defaults.page_size,
             pacer=RequestPacer(source.requests_per_second, clock=self._clock),
             failpoints=self._failpoints,
+            one_second=bounds.one_second,
         )
         settings = TenantSettings(
             name=name,
@@ -250,8 +254,6 @@ class Agent:
             lookback=(tenant.lookback or defaults.lookback).total_seconds(),
             max_live_window=defaults.max_live_window.total_seconds(),
         )
-        bounds = self._bounds.setdefault(source.endpoint, BoundKnowledge())
-        client.one_second = bounds.one_second
         return TenantSync(
             settings,
             source=client,

@@ -79,7 +79,11 @@ class ActivityClient:
         pacer: RequestPacer | None = None,
         failpoints: Failpoints | None = None,
         timeout: float | None = None,
+        one_second: Callable[[int], tuple[int, int] | None] | None = None,
     ) -> None:
+        """`one_second` gives the query bounds that hold exactly one second, once the API's bound
+        convention is known (the tenants of one endpoint learn it together); without it, or
+        before that, a second is read again with the seconds either side."""
         if per_page < 1:
             raise ValueError(f"per_page must be at least 1, got {per_page}")
         self.tenant = tenant
@@ -94,10 +98,7 @@ class ActivityClient:
             None if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0))
         )
         self._failpoints = failpoints or Failpoints()
-        # The query bounds that hold exactly one second, once the API's bound convention is
-        # known (the tenants of one endpoint learn it together); until then a second is read
-        # again with the seconds either side.
-        self.one_second: Callable[[int], tuple[int, int] | None] = lambda second: None
+        self._one_second = one_second
 
     def __repr__(self) -> str:
         return f"ActivityClient(tenant={self.tenant!r}, url={self.url!r}, per_page={self.per_page})"
@@ -197,7 +198,8 @@ class ActivityClient:
             return
         settled: dict[int, list[RawEvent]] = {}
         for second in found.straddling:
-            low, high = self.one_second(second) or (second - 1, second + 1)
+            exact = None if self._one_second is None else self._one_second(second)
+            low, high = exact or (second - 1, second + 1)
             alone = await self.fetch_page(
                 1, timestamp_from=low, timestamp_to=high, user_uuids=user_uuids
             )

@@ -8,7 +8,7 @@ exactly `total` rows). Two causes look alike from here:
   disagree only on which rows of a second straddling their boundary come first. The rows of that
   second are contiguous in the pass, and reading the second alone, in one page, settles it
   (a second too large for one page cannot be settled: its rows are kept as paged; see
-  `ActivityClient.one_second` for how the re-read query is bounded);
+  `ActivityClient`'s `one_second` for how the re-read query is bounded);
 - page drift (a page served twice): the repeated rows are not contiguous, or do not add up once
   their seconds are read again. The pass cannot be trusted.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -165,7 +166,7 @@ async def test_a_server_that_never_reaches_its_total_hits_the_page_cap(
 
 
 async def test_a_second_cut_by_unstable_order_is_read_again_alone_once_the_bounds_are_known(
-    respx_mock: respx.MockRouter, client: ActivityClient
+    respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
 ) -> None:
     # Second T0 holds five rows, T0 + 1 three (a, b, c). The pages, three rows each, disagree on
     # the order within T0 + 1: page 2 ends with `a`, page 3 starts with it again and `c` never
@@ -184,7 +185,7 @@ async def test_a_second_cut_by_unstable_order_is_read_again_alone_once_the_bound
         return page_reply(rows, total=8, per_page=3, page=query["page"])
 
     respx_mock.post(API_URL).mock(side_effect=reply)
-    client.one_second = lambda second: (second, second)
+    client = make_client(one_second=lambda second: (second, second))  # both bounds inclusive
 
     result = await client.read_pass(T0 - 1, T0 + 2)
 
