@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from agent import __version__
 from agent.normalize import (
+    CATALOG,
     COMMON_SECURITY_LOG,
     Formatter,
     canonicalize,
@@ -31,7 +32,7 @@ from agent.normalize import (
     escape_header,
 )
 from agent.normalize.render_cef import CEF_TO_COMMON_SECURITY_LOG, EXTENSION_LIMITS
-from tests.normalize import cef_spec, golden_files, reference
+from tests.normalize import cef_spec, golden_files, reference, samples
 from tests.normalize.reference import PROPERTY
 
 # Arbitrary text, weighted towards what CEF must escape or cannot carry.
@@ -120,13 +121,10 @@ def test_every_golden_line_has_seven_header_fields_and_the_catalog_header(path: 
     assert 0 <= int(header[6]) <= 10
 
 
-_LOGIN = {
-    "type": "login",
-    "action": "user_login_failed",
-    "timestamp": 1_738_255_186,
-    "organization_uuid": "101b4232-0688-4599-bca8-4636c91cd687",
-    "user": {"uuid": "de555f53-5a44-47cd-a3b6-946c8a97b847", "email": "m@example.com"},
-}
+def _login_with(metadata: dict[str, Any]) -> str:
+    """The CEF line of a failed login (the samples' own) carrying `metadata`."""
+    raw = samples.sample_event(CATALOG.resolve("login", "user_login_failed", {}), 0)
+    return cef_line(canonicalize({**raw, "metadata": metadata}, tenant="t", event_id="e1"))
 
 
 @pytest.mark.parametrize(
@@ -144,8 +142,7 @@ _LOGIN = {
          "msp-without-admin", "msp-extra-key"],
 )  # fmt: skip
 def test_a_metadata_value_its_own_field_cannot_carry_goes_to_cs6(metadata: dict[str, Any]) -> None:
-    line = cef_line(canonicalize({**_LOGIN, "metadata": metadata}, tenant="t", event_id="e1"))
-    _, extension = cef_spec.parse(line)
+    _, extension = cef_spec.parse(_login_with(metadata))
     assert json.loads(extension["cs6"]) == metadata
 
 
@@ -157,8 +154,7 @@ def test_metadata_carried_by_fields_of_its_own_stays_out_of_cs6() -> None:
         "items": [{"name": "Bank"}],
         "msp": {"user_uuid": "u1", "user_email": "a@msp.example", "user_role": "owner"},
     }
-    line = cef_line(canonicalize({**_LOGIN, "metadata": metadata}, tenant="t", event_id="e1"))
-    _, extension = cef_spec.parse(line)
+    _, extension = cef_spec.parse(_login_with(metadata))
     assert "cs6" not in extension
     assert (extension["src"], extension["cs5"], extension["suser"]) == (
         "203.0.113.7", "google", "a@msp.example"
