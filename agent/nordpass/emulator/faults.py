@@ -6,12 +6,12 @@ happens to it, so the N-th request of a run meets the same fault every time.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.nordpass.emulator.knobs import EmulatorKnobs
+from agent.nordpass.emulator.replies import encode_json
 
 __all__ = [
     "BODY_FAULTS",
@@ -117,20 +117,20 @@ class RateLimiter:
 def break_body(kind: str, payload: dict[str, Any], amount: int) -> bytes:
     """The reply body for a page spoiled by `kind`; `payload` is the correct page."""
     if kind == "missing_data":
-        return _encode({"metadata": payload["metadata"]})
+        return encode_json({"metadata": payload["metadata"]})
     if kind == "wrong_types":
         # Numbers as strings: what a careless serializer or a proxy rewrite produces.
         stringly = {name: str(value) for name, value in payload["metadata"].items()}
         events = [{**event, "timestamp": str(event["timestamp"])} for event in payload["data"]]
-        return _encode({"data": events, "metadata": stringly})
+        return encode_json({"data": events, "metadata": stringly})
     if kind == "empty_page":
-        return _encode({"data": [], "metadata": payload["metadata"]})
+        return encode_json({"data": [], "metadata": payload["metadata"]})
     if kind == "total_bump":
         metadata = dict(payload["metadata"])
         metadata["total"] += amount
         metadata["total_pages"] = -(-metadata["total"] // metadata["per_page"])
-        return _encode({"data": payload["data"], "metadata": metadata})
-    text = _encode(payload)
+        return encode_json({"data": payload["data"], "metadata": metadata})
+    text = encode_json(payload)
     if kind == "truncated":
         # A strict prefix of a JSON object is never valid JSON: the closing brace is missing.
         return text[: max(1, len(text) // 2)]
@@ -138,7 +138,3 @@ def break_body(kind: str, payload: dict[str, Any], amount: int) -> bytes:
         # A doubled comma after `data` is invalid JSON wherever it lands.
         return text.replace(b",", b",,", 1)
     raise ValueError(f"{kind!r} does not spoil a body")
-
-
-def _encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False).encode()

@@ -10,15 +10,32 @@ import json
 import math
 from typing import Any
 
+import orjson
 from aiohttp import web
 
-__all__ = ["JSON_CONTENT_TYPE", "error_reply", "gateway_reply", "json_reply", "spoiled_reply"]
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "encode_json",
+    "error_reply",
+    "gateway_reply",
+    "json_reply",
+    "spoiled_reply",
+]
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
+def encode_json(payload: dict[str, Any]) -> bytes:
+    """A reply body. Pages are most of the emulator's work, so the fast encoder writes them; what
+    it cannot write (integers beyond 64 bits, say) the standard library does."""
+    try:
+        return orjson.dumps(payload)
+    except TypeError:
+        return json.dumps(payload, ensure_ascii=False).encode()
+
+
 def json_reply(status: int, payload: dict[str, Any]) -> web.Response:
-    body = json.dumps(payload, ensure_ascii=False).encode()
+    body = encode_json(payload)
     return web.Response(status=status, body=body, headers={"Content-Type": JSON_CONTENT_TYPE})
 
 
