@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from agent.config.durations import Duration, StartPoint, StartPointField
-from agent.nordpass.models import REGION_URLS
+from agent.nordpass.models import MAX_PER_PAGE, REGION_URLS
 from connectors import DestinationConfig
 from connectors.base import Token
 
@@ -43,7 +43,7 @@ class Defaults(_Strict):
     settle_delay: Duration = timedelta(seconds=60)
     # Each cycle re-checks this much history behind the watermark for events that arrived late.
     lookback: Duration = timedelta(minutes=15)
-    page_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    page_size: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = 100
     # A gap wider than this (first start, long outage) is caught up in backfill slices.
     max_live_window: Duration = timedelta(hours=1)
     backfill_slice: Duration = timedelta(days=1)
@@ -108,7 +108,7 @@ class Tenant(_Strict):
     poll_interval: Duration | None = None
     settle_delay: Duration | None = None
     lookback: Duration | None = None
-    page_size: Annotated[int, Field(ge=1, le=1000)] | None = None
+    page_size: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] | None = None
     max_backlog_events: Annotated[int, Field(ge=1)] | None = None
     on_backlog_full: Literal["pause", "detach"] | None = None
 

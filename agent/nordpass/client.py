@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from agent.errors import AuthError, FatalError
 from agent.failpoints import Failpoints
 from agent.nordpass.models import (
+    MAX_PER_PAGE,
     REGION_URLS,
     ActivityPage,
     PageInconsistency,
@@ -99,6 +100,7 @@ class ActivityClient:
         )
         self._failpoints = failpoints or Failpoints()
         self._one_second = one_second
+        self._large_pages = True  # until the API refuses a page of MAX_PER_PAGE rows
 
     def __repr__(self) -> str:
         return f"ActivityClient(tenant={self.tenant!r}, url={self.url!r}, per_page={self.per_page})"
@@ -198,12 +200,7 @@ class ActivityClient:
             return
         settled: dict[int, list[RawEvent]] = {}
         for second in found.straddling:
-            exact = None if self._one_second is None else self._one_second(second)
-            low, high = exact or (second - 1, second + 1)
-            alone = await self.fetch_page(
-                1, timestamp_from=low, timestamp_to=high, user_uuids=user_uuids
-            )
-            rows = whole_second(alone.events, alone.metadata.total, second)
+            rows = await self._read_second_alone(second, user_uuids)
             if rows is None:
                 # Deferring would stall the tenant for good; the pass's own rows are right
                 # unless the order within this second is unstable.
@@ -216,6 +213,34 @@ class ActivityClient:
             detail = f"{len(result.events)} rows for a total of {result.total} once the seconds "
             detail += f"repeated across pages were read again: {sorted(settled)}"
             result.inconsistencies.append(PageInconsistency("repeated_rows", result.pages, detail))
+
+    async def _read_second_alone(
+        self, second: int, user_uuids: Sequence[str] | None
+    ) -> list[RawEvent] | None:
+        """The rows of `second` from the first page of a query around it, or None if that page may
+        not hold them all. The page is as large as the agent ever asks for, not `per_page`: the
+        seconds that straddle pages are the crowded ones (a bulk import writes hundreds of rows
+        in one second). An API that refuses so large a page is asked at `per_page` from then on.
+        """
+        exact = None if self._one_second is None else self._one_second(second)
+        low, high = exact or (second - 1, second + 1)
+        per_page = max(self.per_page, MAX_PER_PAGE) if self._large_pages else self.per_page
+        try:
+            alone = await self.fetch_page(
+                1, timestamp_from=low, timestamp_to=high, per_page=per_page, user_uuids=user_uuids
+            )
+        except AuthError:
+            raise
+        except FatalError as error:
+            if per_page == self.per_page:
+                raise
+            self._large_pages = False
+            _log.warning("NordPass refused a larger page; seconds are read again at page_size",
+                         tenant=self.tenant, per_page=per_page, error=str(error))  # fmt: skip
+            alone = await self.fetch_page(
+                1, timestamp_from=low, timestamp_to=high, user_uuids=user_uuids
+            )
+        return whole_second(alone.events, alone.metadata.total, second)
 
     async def read_window(
         self, start: int, end: int, *, user_uuids: Sequence[str] | None = None

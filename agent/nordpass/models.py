@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "MAX_PER_PAGE",
     "MAX_QUERY_SPAN_SECONDS",
     "REGION_URLS",
     "ActivityPage",
@@ -24,6 +25,10 @@ REGION_URLS: dict[str, str] = {
     "eu": "https://api-activities.eu.nordpass.com/activities/query",
     "us": "https://api-activities.us.nordpass.com/activities/query",
 }
+
+# The largest page the agent asks for (`page_size`); the API's own maximum is not published, and
+# a page larger than it allows comes back at its size, `metadata.per_page` telling which.
+MAX_PER_PAGE = 1000
 
 # The API refuses one query window longer than 90 days.
 MAX_QUERY_SPAN_SECONDS = 90 * 24 * 3600

@@ -194,6 +194,63 @@ async def test_a_second_cut_by_unstable_order_is_read_again_alone_once_the_bound
     assert [event for event in result.events if event["timestamp"] == T0 + 1] == [a, b, c]
 
 
+def _crowded_second_log(
+    asked: list[dict[str, Any]], *, largest_page: int
+) -> Callable[[httpx.Request], httpx.Response]:
+    """Pages of 3 over `x` (second T0) and five rows of T0 + 1 whose order is not stable: the
+    pass gets `b` twice and never `e`. The second alone comes whole in a page of 5 or more; an
+    API whose `largest_page` is below that refuses such a page (HTTP 400)."""
+    x = make_event(T0, sequence=0)
+    crowded = [make_event(T0 + 1, sequence=n) for n in range(5)]
+    a, b, c, d, _ = crowded
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        query = json.loads(request.content)
+        asked.append(query)
+        if query["per_page"] > largest_page:
+            return httpx.Response(400, json={"error": "bad_request", "message": "per_page"})
+        if (query["timestamp_from"], query["timestamp_to"]) == (T0 + 1, T0 + 1):
+            size = min(query["per_page"], 1000)
+            return page_reply(crowded[:size], total=5, per_page=size, page=1)
+        rows = {1: [x, a, b], 2: [b, c, d]}[query["page"]]
+        return page_reply(rows, total=6, per_page=3, page=query["page"])
+
+    return reply
+
+
+async def test_a_crowded_second_is_read_again_in_the_largest_page_not_at_page_size(
+    respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
+) -> None:
+    asked: list[dict[str, Any]] = []
+    respx_mock.post(API_URL).mock(side_effect=_crowded_second_log(asked, largest_page=1000))
+    client = make_client(per_page=3, one_second=lambda second: (second, second))
+
+    result = await client.read_pass(T0 - 1, T0 + 2)
+
+    assert asked[-1]["per_page"] == 1000
+    assert [event["timestamp"] for event in result.events] == [T0] + [T0 + 1] * 5
+    crowded = [event for event in result.events if event["timestamp"] == T0 + 1]
+    assert crowded == [make_event(T0 + 1, sequence=n) for n in range(5)]
+    assert result.verified
+
+
+async def test_an_api_refusing_large_pages_is_asked_at_page_size_from_then_on(
+    respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
+) -> None:
+    asked: list[dict[str, Any]] = []
+    respx_mock.post(API_URL).mock(side_effect=_crowded_second_log(asked, largest_page=3))
+    client = make_client(per_page=3, one_second=lambda second: (second, second))
+
+    first = await client.read_pass(T0 - 1, T0 + 2)
+    second = await client.read_pass(T0 - 1, T0 + 2)
+
+    # The refusal costs one request, once; the second cannot be shown whole at 3 rows a page,
+    # so the pass keeps its rows as paged (and says so), as before there were larger pages.
+    assert [query["per_page"] for query in asked] == [3, 3, 1000, 3, 3, 3, 3]
+    assert first.events == second.events
+    assert len(first.events) == first.total == 6
+
+
 @pytest.mark.parametrize("from_inclusive", [True, False])
 @pytest.mark.parametrize("to_inclusive", [True, False])
 async def test_a_window_keeps_exactly_its_half_open_seconds_under_any_bound_convention(
