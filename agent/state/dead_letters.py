@@ -43,6 +43,13 @@ class DeadLetters:
         of a tenant the configuration no longer routes to their destination stay (`unrouted`)."""
         with self._database.transaction() as db:
             db.execute(
+                # The letters replayed join their destination's backlog.
+                "UPDATE offsets SET backlog = backlog + (SELECT COUNT(*) "  # noqa: S608
+                "FROM dead_letters WHERE dead_letters.tenant = offsets.tenant "
+                f"AND dead_letters.destination = offsets.destination AND {_FILTER})",
+                (tenant, tenant, destination, destination),
+            )
+            db.execute(
                 "INSERT INTO event_log (tenant, target, event_id, second, raw) "  # noqa: S608
                 "SELECT tenant, destination, event_id, second, raw FROM dead_letters "
                 f"WHERE {_FILTER} AND {_ROUTED} ORDER BY id",

@@ -1,8 +1,10 @@
 """The delivery side of the event log: what each destination still has to send, and its offsets.
 
 A destination's offset per tenant is the sequence number of the last log row it confirmed; rows
-above it are its backlog. Offsets move only after the destination confirmed, in one transaction
-with any dead letters of that batch. Rows behind every destination's offset are deleted in chunks.
+above it are its backlog, whose size is kept beside the offset (raised by each append or replay,
+lowered as the offset moves) so that reading it costs nothing whatever its size. Offsets move
+only after the destination confirmed, in one transaction with any dead letters of that batch.
+Rows behind every destination's offset are deleted in chunks.
 """
 
 from __future__ import annotations
@@ -126,10 +128,14 @@ class Outbox:
             newest[row.tenant] = max(newest.get(row.tenant, 0), row.seq)
             delivered[row.tenant] = delivered.get(row.tenant, 0) + (row.seq not in dead)
         with self._database.transaction() as db:
+            # The rows the offset moves over leave the backlog (on the right of SET, `seq` is
+            # still the old offset): counted in the index, as many as were confirmed.
             db.executemany(
-                "UPDATE offsets SET seq = MAX(seq, ?), delivered = delivered + ? "
-                "WHERE tenant = ? AND destination = ?",
-                ((seq, delivered[t], t, destination) for t, seq in newest.items()),
+                "UPDATE offsets SET backlog = backlog - (SELECT COUNT(*) FROM event_log l "
+                "WHERE l.tenant = offsets.tenant AND l.seq > offsets.seq AND l.seq <= ? "
+                "AND (l.target IS NULL OR l.target = offsets.destination)), "
+                "seq = MAX(seq, ?), delivered = delivered + ? WHERE tenant = ? AND destination = ?",
+                ((seq, seq, delivered[t], t, destination) for t, seq in newest.items()),
             )
             db.executemany(
                 "INSERT INTO dead_letters (tenant, destination, event_id, second, raw, error, "
@@ -143,21 +149,18 @@ class Outbox:
             )  # fmt: skip
 
     def backlog(self, tenant: str, destination: str) -> int:
+        """Rows above the offset: a running count, kept with every append and offset move."""
         row = self._db.execute(
-            "SELECT COUNT(*) FROM event_log l JOIN offsets o "
-            "ON o.tenant = l.tenant AND o.destination = ? "
-            "WHERE l.tenant = ? AND l.seq > o.seq AND (l.target IS NULL OR l.target = ?)",
-            (destination, tenant, destination),
+            "SELECT backlog FROM offsets WHERE tenant = ? AND destination = ?",
+            (tenant, destination),
         ).fetchone()
-        return int(row[0])
+        return 0 if row is None else int(row[0])
 
     def positions(self) -> list[Position]:
-        """Every (tenant, destination) pair with its delivered count and backlog, in one query."""
+        """Every (tenant, destination) pair with its delivered count and backlog."""
         rows = self._db.execute(
-            "SELECT o.tenant, o.destination, o.delivered, COUNT(l.seq) FROM offsets o "
-            "LEFT JOIN event_log l ON l.tenant = o.tenant AND l.seq > o.seq "
-            "AND (l.target IS NULL OR l.target = o.destination) "
-            "GROUP BY o.tenant, o.destination ORDER BY o.tenant, o.destination"
+            "SELECT tenant, destination, delivered, backlog FROM offsets "
+            "ORDER BY tenant, destination"
         )
         return [Position(t, d, int(delivered), int(backlog)) for t, d, delivered, backlog in rows]
 
@@ -221,7 +224,7 @@ class Outbox:
             if newest is None:
                 return None
             db.execute(
-                "UPDATE offsets SET seq = ? WHERE tenant = ? AND destination = ?",
+                "UPDATE offsets SET seq = ?, backlog = 0 WHERE tenant = ? AND destination = ?",
                 (newest, tenant, destination),
             )
             db.execute(

@@ -112,6 +112,12 @@ class SqliteStateStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 ((tenant, target, e.event_id, e.second, e.raw) for e in entries),
             )
+            if entries:
+                db.execute(
+                    "UPDATE offsets SET backlog = backlog + ? "
+                    "WHERE tenant = ? AND (? IS NULL OR destination = ?)",
+                    (len(entries), tenant, target, target),
+                )
             if watermark is not None:
                 db.execute(
                     "INSERT INTO watermarks (tenant, watermark, updated_at) VALUES (?, ?, ?) "

@@ -116,3 +116,33 @@ def test_fingerprints_stored_before_the_time_ordered_layout_survive_the_migratio
         assert store.count_in_range("acme", 100, 102) == 4
     finally:
         store.close()
+
+
+def test_backlogs_stored_before_the_running_counts_are_counted_by_the_migration(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path, isolation_level=None) as db:  # a state file at schema 4
+        for migration in MIGRATIONS[:4]:
+            db.executescript(migration)
+        db.execute("PRAGMA user_version = 4")
+        db.executemany(
+            "INSERT INTO event_log (tenant, target, event_id, second, raw) VALUES (?, ?, ?, 1, '')",
+            [
+                ("acme", None, "e1"),
+                ("acme", None, "e2"),
+                ("acme", "b", "e3"),
+                ("globex", None, "g1"),
+            ],
+        )
+        db.executemany(
+            "INSERT INTO offsets (tenant, destination, seq) VALUES (?, ?, ?)",
+            [("acme", "a", 1), ("acme", "b", 0), ("globex", "a", 4)],
+        )
+    db.close()
+    store = SqliteStateStore(path)
+    try:
+        backlogs = {(p.tenant, p.destination): p.backlog for p in store.outbox.positions()}
+        assert backlogs == {("acme", "a"): 1, ("acme", "b"): 3, ("globex", "a"): 0}
+    finally:
+        store.close()
