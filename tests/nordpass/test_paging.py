@@ -194,10 +194,15 @@ async def test_a_second_cut_by_unstable_order_is_read_again_alone_once_the_bound
     assert [event for event in result.events if event["timestamp"] == T0 + 1] == [a, b, c]
 
 
-def _crowded_second_log(
-    asked: list[dict[str, Any]], *, largest_page: int
-) -> Callable[[httpx.Request], httpx.Response]:
-    """Pages of 3 over `x` (second T0) and five rows of T0 + 1 whose order is not stable: the
+def _crowded_second_client(
+    respx_mock: respx.MockRouter,
+    make_client: Callable[..., ActivityClient],
+    asked: list[dict[str, Any]],
+    *,
+    largest_page: int,
+) -> ActivityClient:
+    """A client at pages of 3 (bounds known: both inclusive) over an API that records each query
+    in `asked`. It holds `x` (second T0) and five rows of T0 + 1 whose order is not stable: the
     pass gets `b` twice and never `e`. The second alone comes whole in a page of 5 or more; an
     API whose `largest_page` is below that refuses such a page (HTTP 400)."""
     x = make_event(T0, sequence=0)
@@ -215,15 +220,15 @@ def _crowded_second_log(
         rows = {1: [x, a, b], 2: [b, c, d]}[query["page"]]
         return page_reply(rows, total=6, per_page=3, page=query["page"])
 
-    return reply
+    respx_mock.post(API_URL).mock(side_effect=reply)
+    return make_client(per_page=3, one_second=lambda second: (second, second))
 
 
 async def test_a_crowded_second_is_read_again_in_the_largest_page_not_at_page_size(
     respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
 ) -> None:
     asked: list[dict[str, Any]] = []
-    respx_mock.post(API_URL).mock(side_effect=_crowded_second_log(asked, largest_page=1000))
-    client = make_client(per_page=3, one_second=lambda second: (second, second))
+    client = _crowded_second_client(respx_mock, make_client, asked, largest_page=1000)
 
     result = await client.read_pass(T0 - 1, T0 + 2)
 
@@ -238,8 +243,7 @@ async def test_an_api_refusing_large_pages_is_asked_at_page_size_from_then_on(
     respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
 ) -> None:
     asked: list[dict[str, Any]] = []
-    respx_mock.post(API_URL).mock(side_effect=_crowded_second_log(asked, largest_page=3))
-    client = make_client(per_page=3, one_second=lambda second: (second, second))
+    client = _crowded_second_client(respx_mock, make_client, asked, largest_page=3)
 
     first = await client.read_pass(T0 - 1, T0 + 2)
     second = await client.read_pass(T0 - 1, T0 + 2)

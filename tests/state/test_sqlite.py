@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,19 +96,28 @@ def test_meta_values_round_trip(store: SqliteStateStore) -> None:
     assert store.meta_value("event_id_key") == b"\x00\x01"
 
 
+@contextmanager
+def _older_state(path: Path, version: int) -> Iterator[sqlite3.Connection]:
+    """A state file as an agent of schema `version` left it, for the block to fill."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for migration in MIGRATIONS[:version]:
+            db.executescript(migration)
+        db.execute(f"PRAGMA user_version = {version}")
+        yield db
+    finally:
+        db.close()
+
+
 def test_fingerprints_stored_before_the_time_ordered_layout_survive_the_migration(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "state.db"
-    with sqlite3.connect(path, isolation_level=None) as db:  # a state file at schema 3
-        for migration in MIGRATIONS[:3]:
-            db.executescript(migration)
-        db.execute("PRAGMA user_version = 3")
+    with _older_state(path, 3) as db:
         db.executemany(
             "INSERT INTO fingerprints (tenant, fingerprint, second, count) VALUES (?, ?, ?, ?)",
             [("acme", FP_A, 100, 2), ("acme", FP_B, 101, 1), ("globex", FP_A, 100, 1)],
         )
-    db.close()
     store = SqliteStateStore(path)
     try:
         assert store.stored_counts("acme", 0, 1000) == {FP_A: 2, FP_B: 1}
@@ -122,10 +132,7 @@ def test_backlogs_stored_before_the_running_counts_are_counted_by_the_migration(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "state.db"
-    with sqlite3.connect(path, isolation_level=None) as db:  # a state file at schema 4
-        for migration in MIGRATIONS[:4]:
-            db.executescript(migration)
-        db.execute("PRAGMA user_version = 4")
+    with _older_state(path, 4) as db:
         db.executemany(
             "INSERT INTO event_log (tenant, target, event_id, second, raw) VALUES (?, ?, ?, 1, '')",
             [
@@ -139,7 +146,6 @@ def test_backlogs_stored_before_the_running_counts_are_counted_by_the_migration(
             "INSERT INTO offsets (tenant, destination, seq) VALUES (?, ?, ?)",
             [("acme", "a", 1), ("acme", "b", 0), ("globex", "a", 4)],
         )
-    db.close()
     store = SqliteStateStore(path)
     try:
         backlogs = {(p.tenant, p.destination): p.backlog for p in store.outbox.positions()}
