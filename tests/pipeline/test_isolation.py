@@ -226,3 +226,44 @@ async def test_a_fatal_failure_keeps_the_backlog_and_retries_slowly_until_it_is_
     assert not dispatcher.fatal
     assert agent.store.outbox.backlog("acme", "siem") == 0
     assert len(siem.received) == backlog
+
+
+async def test_a_full_backlog_pauses_polling_instead_of_detaching_while_a_gap_is_refetched(
+    deployment: Deployment, emulator: NordPassEmulator
+) -> None:
+    down, up = MemoryDestination("down", latency=0.001), MemoryDestination("up")
+    agent = deployment.open(
+        [down, up], policy=IMMEDIATE_RETRIES, max_backlog_events=40, on_backlog_full="detach"
+    )
+    agent.start()
+    await cycles(deployment, 1, drained="down")
+    outage = RetryableError("HTTP 503 from the collector")
+    down.fail_with(outage)
+    for _ in range(30):  # two detaches: two gaps, re-fetched one after the other
+        await cycles(deployment, 1, drained="up")
+        if len(agent.store.outbox.gaps("down")) >= 2:
+            break
+    gaps = agent.store.outbox.gaps("down")
+    assert len(gaps) >= 2
+
+    # Every API reply now takes half a second, so the re-fetch is still reading the second gap
+    # when the first one's rows fill the backlog again: `down` fails again as soon as its
+    # recovery delivered a batch (which started the re-fetch).
+    emulator.knobs.latency_seconds = 0.5
+    delivered = len(down.received)
+    down.recover()
+    await eventually(lambda: len(down.received) > delivered)
+    down.fail_with(outage)
+    await eventually(lambda: agent.store.outbox.backlog("acme", "down") >= 40)
+    assert agent.store.outbox.gaps("down") == gaps[1:]  # the first one was re-fetched
+
+    await agent.poll_tenant("acme")  # a full backlog, detach configured, a re-fetch running
+
+    # Detaching now would skip the re-fetched rows: the tenant waits, as with `pause`.
+    assert agent.store.outbox.backlog("acme", "down") >= 40
+    assert agent.store.outbox.gaps("down") == gaps[1:]
+    emulator.knobs.latency_seconds = 0.0
+    down.recover()
+    await eventually(lambda: not agent.store.outbox.gaps("down"))
+    await deployment.drained()
+    assert set(down.ids()) == set(up.ids())
