@@ -24,6 +24,7 @@ __all__ = [
     "FatalError",
     "PageInconsistencyError",
     "PoisonError",
+    "RequestRefusedError",
     "ResponseFormatError",
     "RetryableError",
     "TenantMismatchError",
@@ -56,6 +57,14 @@ class FatalError(AgentError):
 
 class AuthError(FatalError):
     """The API rejected the token (expired, revoked or wrong)."""
+
+
+class RequestRefusedError(FatalError):
+    """The API refused the request itself (an HTTP 4xx other than auth and rate limits)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TenantMismatchError(FatalError):

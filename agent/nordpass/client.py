@@ -14,7 +14,7 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from agent.errors import AuthError, FatalError
+from agent.errors import AuthError, RequestRefusedError
 from agent.failpoints import Failpoints
 from agent.nordpass.models import (
     MAX_PER_PAGE,
@@ -44,6 +44,8 @@ DEFAULT_PER_PAGE = 100
 # The API accepts at most 500 member uuids in one `user_uuids` filter.
 MAX_USER_UUIDS = 500
 _BODY_EXCERPT_CHARS = 200
+# The statuses with which an API refuses a page larger than it allows.
+_PAGE_SIZE_REFUSALS = frozenset({400, 413, 422})
 
 _log = structlog.get_logger("agent.nordpass.client")
 
@@ -116,7 +118,8 @@ class ActivityClient:
     ) -> ActivityPage:
         """One page of one query, retried on transient failures, validated and parsed.
 
-        Raises `AuthError` when the token is refused, `FatalError` for any other rejected request,
+        Raises `AuthError` when the token is refused, `RequestRefusedError` (a `FatalError`) for
+        any other rejected request,
         `TransientHTTPError` (a `RetryableError`) once the attempts are used up, and
         `ResponseFormatError` for a reply that is not the documented shape (not retried here:
         the caller decides whether to read the window again).
@@ -220,7 +223,8 @@ class ActivityClient:
         """The rows of `second` from the first page of a query around it, or None if that page may
         not hold them all. The page is as large as the agent ever asks for, not `per_page`: the
         seconds that straddle pages are the crowded ones (a bulk import writes hundreds of rows
-        in one second). An API that refuses so large a page is asked at `per_page` from then on.
+        in one second). An API that refuses so large a page (400, 413 or 422) but answers at
+        `per_page` is asked at `per_page` from then on; any other refusal is raised as before.
         """
         exact = None if self._one_second is None else self._one_second(second)
         low, high = exact or (second - 1, second + 1)
@@ -229,17 +233,16 @@ class ActivityClient:
             alone = await self.fetch_page(
                 1, timestamp_from=low, timestamp_to=high, per_page=per_page, user_uuids=user_uuids
             )
-        except AuthError:
-            raise
-        except FatalError as error:
-            if per_page == self.per_page:
+        except RequestRefusedError as error:
+            if per_page == self.per_page or error.status not in _PAGE_SIZE_REFUSALS:
                 raise
-            self._large_pages = False
-            _log.warning("NordPass refused a larger page; seconds are read again at page_size",
-                         tenant=self.tenant, per_page=per_page, error=str(error))  # fmt: skip
             alone = await self.fetch_page(
                 1, timestamp_from=low, timestamp_to=high, user_uuids=user_uuids
             )
+            # Refused at MAX_PER_PAGE, answered at per_page: the size was the problem.
+            self._large_pages = False
+            _log.warning("NordPass refused a larger page; seconds are read again at page_size",
+                         tenant=self.tenant, per_page=per_page, error=str(error))  # fmt: skip
         return whole_second(alone.events, alone.metadata.total, second)
 
     async def read_window(
@@ -335,9 +338,10 @@ class ActivityClient:
                     "Admin Panel (Integrations → Events reporting)"
                 )
             case StatusAction.FAIL:
-                raise FatalError(
+                raise RequestRefusedError(
                     f"{context}: NordPass refused the request (HTTP {status}): "
-                    f"{self._body_excerpt(response)}"
+                    f"{self._body_excerpt(response)}",
+                    status=status,
                 )
 
     def _context(self, page: int) -> str:

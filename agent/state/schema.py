@@ -98,8 +98,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE fingerprints_by_time RENAME TO fingerprints;
     """,
     # 5: each destination's backlog per tenant as a running count beside its offset, kept in the
-    # transactions that append rows or move the offset. Counting the log instead took 241 ms
-    # over a backlog of 1,000,000 events, on every metrics scrape and every poll of a tenant.
+    # transactions that append rows or move the offset. Counting the log instead took about 0.3 s
+    # per metrics scrape over a backlog of 1,000,000 events, and 65 ms per destination on every
+    # poll of the tenant.
     """
     ALTER TABLE offsets ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
     UPDATE offsets SET backlog = (SELECT COUNT(*) FROM event_log l

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import respx
 
+from agent.errors import RequestRefusedError
 from agent.nordpass import MAX_QUERY_SPAN_SECONDS, ActivityClient, PassResult
 from tests.nordpass.conftest import (
     API_URL,
@@ -199,12 +200,15 @@ def _crowded_second_client(
     make_client: Callable[..., ActivityClient],
     asked: list[dict[str, Any]],
     *,
-    largest_page: int,
+    largest_page: int = 1000,
+    refusals: list[int] | None = None,
 ) -> ActivityClient:
     """A client at pages of 3 (bounds known: both inclusive) over an API that records each query
     in `asked`. It holds `x` (second T0) and five rows of T0 + 1 whose order is not stable: the
     pass gets `b` twice and never `e`. The second alone comes whole in a page of 5 or more; an
-    API whose `largest_page` is below that refuses such a page (HTTP 400)."""
+    API whose `largest_page` is below that refuses such a page (HTTP 400); `refusals` are the
+    statuses of one-off refusals of the next requests for more than 3 rows."""
+    pending = list(refusals or [])
     x = make_event(T0, sequence=0)
     crowded = [make_event(T0 + 1, sequence=n) for n in range(5)]
     a, b, c, d, _ = crowded
@@ -214,6 +218,8 @@ def _crowded_second_client(
         asked.append(query)
         if query["per_page"] > largest_page:
             return httpx.Response(400, json={"error": "bad_request", "message": "per_page"})
+        if query["per_page"] > 3 and pending:
+            return httpx.Response(pending.pop(0), json={"error": "refused", "message": "once"})
         if (query["timestamp_from"], query["timestamp_to"]) == (T0 + 1, T0 + 1):
             size = min(query["per_page"], 1000)
             return page_reply(crowded[:size], total=5, per_page=size, page=1)
@@ -228,7 +234,7 @@ async def test_a_crowded_second_is_read_again_in_the_largest_page_not_at_page_si
     respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
 ) -> None:
     asked: list[dict[str, Any]] = []
-    client = _crowded_second_client(respx_mock, make_client, asked, largest_page=1000)
+    client = _crowded_second_client(respx_mock, make_client, asked)
 
     result = await client.read_pass(T0 - 1, T0 + 2)
 
@@ -253,6 +259,22 @@ async def test_an_api_refusing_large_pages_is_asked_at_page_size_from_then_on(
     assert [query["per_page"] for query in asked] == [3, 3, 1000, 3, 3, 3, 3]
     assert first.events == second.events
     assert len(first.events) == first.total == 6
+
+
+async def test_a_one_off_refusal_of_a_large_page_is_raised_and_does_not_turn_large_pages_off(
+    respx_mock: respx.MockRouter, make_client: Callable[..., ActivityClient]
+) -> None:
+    asked: list[dict[str, Any]] = []
+    client = _crowded_second_client(respx_mock, make_client, asked, refusals=[409])
+
+    with pytest.raises(RequestRefusedError, match="HTTP 409"):
+        await client.read_pass(T0 - 1, T0 + 2)  # refused, as any page could be
+    result = await client.read_pass(T0 - 1, T0 + 2)
+
+    assert [query["per_page"] for query in asked] == [3, 3, 1000, 3, 3, 1000]
+    crowded = [event for event in result.events if event["timestamp"] == T0 + 1]
+    assert crowded == [make_event(T0 + 1, sequence=n) for n in range(5)]
+    assert result.verified
 
 
 @pytest.mark.parametrize("from_inclusive", [True, False])
