@@ -184,11 +184,24 @@ class TenantSync:
         async for result in self._source.read_window(start, end):
             part_start, part_end = result.timestamp_from + 1, result.timestamp_to
             async for verified in self._verified_parts(result, part_start, part_end, 0):
-                outcome.appended += self._ingest(verified, advance_watermark, target)
-                outcome.verified_until = verified.timestamp_to
+                watermark = self._settled_end(verified) if advance_watermark else None
+                outcome.appended += self._ingest(verified, watermark, target)
+                outcome.verified_until = verified.timestamp_to if watermark is None else watermark
             if outcome.verified_until < part_end:
                 break  # the rest is deferred; nothing after an unverified part is recorded
         return outcome
+
+    def _settled_end(self, result: PassResult) -> int:
+        """How far a verified live pass lets the watermark go: its end, but no further than the
+        server's own clock allows (its `Date` less the settle delay). The live edge is planned
+        on the local clock when no probe told the server's time (a tenant's first cycles, no
+        lookback): a clock running ahead would otherwise move the watermark past seconds the
+        API has not finished writing, whose later rows would then never be read."""
+        end = result.timestamp_to
+        if result.server_time is None:
+            return end
+        settled = math.floor(result.server_time - self.settings.settle_delay)
+        return max(result.timestamp_from + 1, min(end, settled))
 
     async def _verified_parts(
         self, result: PassResult, start: int, end: int, depth: int
@@ -220,7 +233,7 @@ class TenantSync:
             return result
         raise PageInconsistencyError(f"tenant {self.settings.name!r}: empty window {start}..{end}")
 
-    def _ingest(self, result: PassResult, advance_watermark: bool, target: str | None) -> int:
+    def _ingest(self, result: PassResult, watermark: int | None, target: str | None) -> int:
         name = self.settings.name
         self._check_organization(result)
         start, end = result.timestamp_from + 1, result.timestamp_to
@@ -249,7 +262,7 @@ class TenantSync:
             name,
             grown,
             entries,
-            watermark=end if advance_watermark else None,
+            watermark=watermark,
             target=target,
             now=self._clock.now(),
             before_commit=lambda: self._failpoints.hit("after_append"),

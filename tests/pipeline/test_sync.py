@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from agent.clock import ManualClock
+from agent.clock import Clock, ManualClock
 from agent.config.durations import StartPoint
 from agent.errors import TenantMismatchError
 from agent.nordpass.client import ActivityClient
@@ -58,8 +58,15 @@ class Harness:
         self.dispatcher = Dispatcher(self.destination, self.store.outbox, clock=clock)
 
     def sync(
-        self, *, organization_uuid: str | None = ORG, settle: float = 60, start: int = T0
+        self,
+        *,
+        organization_uuid: str | None = ORG,
+        settle: float = 60,
+        start: int = T0,
+        lookback: float = 900,
+        clock: Clock | None = None,
     ) -> TenantSync:
+        """The tenant's sync; `clock` is the agent's own, if it is not the server's."""
         client = ActivityClient(
             "acme",
             self.url,
@@ -72,14 +79,14 @@ class Harness:
             organization_uuid=organization_uuid,
             start=StartPoint(at=start),
             settle_delay=settle,
-            lookback=900,
+            lookback=lookback,
         )
         return TenantSync(
             settings,
             source=client,
             store=self.store,
             identity=EventIdentity(b"k" * 32),
-            clock=self.clock,
+            clock=clock or self.clock,
         )
 
     async def cycle(self, sync: TenantSync) -> int:
@@ -200,6 +207,38 @@ async def test_live_cycles_follow_the_server_clock_and_pick_up_late_events(
     assert as_multiset(in_range) == as_multiset(truth)
     ids = [line["event_id"] for line in harness.lines()]
     assert len(ids) == len(set(ids))
+
+
+class _Ahead:
+    """A host clock running `seconds` ahead of `clock` (the server's)."""
+
+    def __init__(self, clock: ManualClock, seconds: float) -> None:
+        self._clock, self._seconds = clock, seconds
+
+    def now(self) -> float:
+        return self._clock.now() + self._seconds
+
+    async def sleep(self, seconds: float) -> None:
+        await self._clock.sleep(seconds)
+
+
+async def test_a_host_clock_running_ahead_never_moves_the_watermark_past_the_servers_edge(
+    harness: Harness, emulator: NordPassEmulator, clock: ManualClock
+) -> None:
+    # No lookback, so no probe tells the server's time before the live read: the edge is
+    # planned on a host clock two minutes ahead, a minute beyond the server's present.
+    emulator.knobs.late_fraction = 0.3
+    emulator.knobs.late_max_seconds = 50  # within the settle delay, on the server's clock
+    start = round(clock.now()) - 600
+    sync = harness.sync(start=start, lookback=0, clock=_Ahead(clock, 120))
+    for _ in range(10):
+        watermark = await harness.cycle(sync)
+        assert watermark <= clock.now() - 60  # the server's settled edge, not the host's
+        clock.advance(60)
+    clock.advance(3600)
+    watermark = await harness.cycle(sync)
+    delivered = [strip(line) for line in harness.lines()]
+    assert as_multiset(delivered) == as_multiset(emulator.ground_truth(ORG, start, watermark))
 
 
 async def test_the_lookback_recheck_never_reaches_before_the_tenants_start(
