@@ -23,7 +23,7 @@ from agent.errors import PageInconsistencyError, TenantMismatchError
 from agent.failpoints import Failpoints
 from agent.nordpass.models import PassResult
 from agent.normalize import JsonCodec, default_codec
-from agent.pipeline.cursor import BoundKnowledge, halves, plan_cycle
+from agent.pipeline.cursor import BoundKnowledge, CyclePlan, halves, plan_cycle
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.occurrences import new_occurrences, observe
 from agent.state import LogEntry, StateStore
@@ -106,20 +106,20 @@ class TenantSync:
         name = self.settings.name
         watermark = self._store.watermark(name)
         now = self._clock.now()
+        server_now: float | None = None  # the server's clock, once a reply told it
         if watermark is None:  # first cycle: fix the start point once, relative to now
             watermark_at_start = math.floor(self.settings.start.resolve(now))
             self._store.set_meta_value(_start_key(name), str(watermark_at_start).encode())
             self._store.append_window(name, {}, [], watermark=watermark_at_start, now=now)
         elif self.settings.lookback > 0:
-            now = await self._recheck_overlap(watermark, now)
-        plan = plan_cycle(
-            watermark=self._store.watermark(name),
-            first_start=self.settings.start.resolve(self._clock.now()),
-            server_now=now,
-            settle_delay=self.settings.settle_delay,
-            lookback=self.settings.lookback,
-            max_live_window=self.settings.max_live_window,
-        )
+            server_now = await self._recheck_overlap(watermark)
+        plan = self._plan(now if server_now is None else server_now)
+        if plan.catch_up is not None and server_now is None:
+            # The slicer moves the watermark to each slice's end, so a catch-up must end at the
+            # server's settled edge, not the local clock's: one row asked for tells the time.
+            _, server_now = await self._source.probe_total(plan.watermark, plan.watermark + 1)
+            if server_now is not None:
+                plan = self._plan(server_now)
         report = CycleReport(tenant=name, watermark=plan.watermark, catch_up=plan.catch_up)
         if plan.live is not None:
             outcome = await self.sync_window(*plan.live, advance_watermark=True)
@@ -129,15 +129,26 @@ class TenantSync:
         self._prune_fingerprints(report.watermark)
         return report
 
-    async def _recheck_overlap(self, watermark: int, now: float) -> float:
+    def _plan(self, server_now: float) -> CyclePlan:
+        return plan_cycle(
+            watermark=self._store.watermark(self.settings.name),
+            first_start=self.settings.start.resolve(self._clock.now()),
+            server_now=server_now,
+            settle_delay=self.settings.settle_delay,
+            lookback=self.settings.lookback,
+            max_live_window=self.settings.max_live_window,
+        )
+
+    async def _recheck_overlap(self, watermark: int) -> float | None:
         """Probe `[W - lookback, W)` with one row; re-read it only when the count moved. The
-        overlap never reaches before the tenant's start: those events were not asked for."""
+        overlap never reaches before the tenant's start: those events were not asked for.
+        Returns the server's time, if the probe's reply told it."""
         start = watermark - math.ceil(self.settings.lookback)
         first = self._store.meta_value(_start_key(self.settings.name))
         if first is not None:
             start = max(start, int(first))
         if start >= watermark:
-            return now
+            return None
         if self.bounds.probe_seconds(start, watermark) is None:
             await self._calibrate(start, watermark)
         total, server_time = await self._source.probe_total(start, watermark - 1)
@@ -147,7 +158,7 @@ class TenantSync:
         )
         if stored != total:
             await self.sync_window(start, watermark)
-        return server_time if server_time is not None else now
+        return server_time
 
     async def _calibrate(self, start: int, end: int) -> None:
         """Learn the bound convention from one already-verified second `s` with events and empty
@@ -181,12 +192,22 @@ class TenantSync:
         With `target`, every occurrence is appended again for that destination only, with the
         same ids, and nothing is recorded as seen: the replay that seeds a new destination."""
         outcome = WindowOutcome(verified_until=start)
+        # A live part held at the server's settled edge short of its end holds every later part
+        # too (halves of a split window): their rows are stored, the watermark stays, and the
+        # next cycle reads on from the edge (the stored counts keep rows from coming twice).
+        held = False
         async for result in self._source.read_window(start, end):
             part_start, part_end = result.timestamp_from + 1, result.timestamp_to
             async for verified in self._verified_parts(result, part_start, part_end, 0):
-                watermark = self._settled_end(verified) if advance_watermark else None
+                watermark = None
+                if advance_watermark and not held:
+                    watermark = self._settled_end(verified)
+                    held = watermark < verified.timestamp_to
                 outcome.appended += self._ingest(verified, watermark, target)
-                outcome.verified_until = verified.timestamp_to if watermark is None else watermark
+                if watermark is not None:
+                    outcome.verified_until = watermark
+                elif not held:
+                    outcome.verified_until = verified.timestamp_to
             if outcome.verified_until < part_end:
                 break  # the rest is deferred; nothing after an unverified part is recorded
         return outcome

@@ -222,19 +222,43 @@ class _Ahead:
         await self._clock.sleep(seconds)
 
 
+@pytest.mark.parametrize("behind", [600, 2 * HOUR], ids=["live", "catch-up"])
 async def test_a_host_clock_running_ahead_never_moves_the_watermark_past_the_servers_edge(
-    harness: Harness, emulator: NordPassEmulator, clock: ManualClock
+    harness: Harness, emulator: NordPassEmulator, clock: ManualClock, behind: int
 ) -> None:
-    # No lookback, so no probe tells the server's time before the live read: the edge is
-    # planned on a host clock two minutes ahead, a minute beyond the server's present.
+    # No lookback, so no probe tells the server's time before the first window: its end is
+    # planned on a host clock two minutes ahead, a minute beyond the server's present (a start
+    # two hours back is more than a live window: the slicer catches up to that end).
     emulator.knobs.late_fraction = 0.3
     emulator.knobs.late_max_seconds = 50  # within the settle delay, on the server's clock
-    start = round(clock.now()) - 600
+    start = round(clock.now()) - behind
     sync = harness.sync(start=start, lookback=0, clock=_Ahead(clock, 120))
     for _ in range(10):
         watermark = await harness.cycle(sync)
         assert watermark <= clock.now() - 60  # the server's settled edge, not the host's
         clock.advance(60)
+    clock.advance(3600)
+    watermark = await harness.cycle(sync)
+    delivered = [strip(line) for line in harness.lines()]
+    assert as_multiset(delivered) == as_multiset(emulator.ground_truth(ORG, start, watermark))
+
+
+async def test_a_split_live_window_stays_at_the_servers_edge_when_its_first_half_stopped_there(
+    harness: Harness, emulator: NordPassEmulator, clock: ManualClock
+) -> None:
+    emulator.knobs.late_fraction = 0.3
+    emulator.knobs.late_max_seconds = 50
+    start = round(clock.now()) - 600
+    sync = harness.sync(start=start, lookback=0, clock=_Ahead(clock, 120))
+    await harness.cycle(sync)
+    clock.advance(60)
+    # Every pass of the next window drifts (its total grows on both of its pages), so it is
+    # split in halves: the first ends past the server's settled edge, the second starts past it.
+    emulator.knobs.scripted = [Fault("total_bump")] * 6
+    emulator.requests.clear()
+    watermark = await harness.cycle(sync)
+    assert len({(r.timestamp_from, r.timestamp_to) for r in emulator.requests}) == 3  # halves
+    assert watermark <= clock.now() - 60
     clock.advance(3600)
     watermark = await harness.cycle(sync)
     delivered = [strip(line) for line in harness.lines()]
