@@ -6,6 +6,7 @@
     │   └── PageInconsistencyError  offset pages did not add up; re-read the window
     ├── FatalError            configuration or credentials: stop that tenant/destination loudly
     │   ├── AuthError             token rejected (expired or revoked)
+    │   ├── RequestRefusedError   the API refused the request itself (its HTTP status kept)
     │   ├── TenantMismatchError   events from an organisation the tenant is not configured for
     │   └── ConfigError           the configuration file is invalid (all problems listed)
     └── PoisonError           this one event can never be delivered: dead-letter it
@@ -60,7 +61,8 @@ class AuthError(FatalError):
 
 
 class RequestRefusedError(FatalError):
-    """The API refused the request itself (an HTTP 4xx other than auth and rate limits)."""
+    """The API refused the request itself: a status no retry changes (a 4xx other than auth,
+    timeouts and rate limits, or one outside the API's table, such as a proxy's redirect)."""
 
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
