@@ -108,7 +108,13 @@ class TenantSync:
         now = self._clock.now()
         server_now: float | None = None  # the server's clock, once a reply told it
         if watermark is None:  # first cycle: fix the start point once, relative to now
-            watermark_at_start = math.floor(self.settings.start.resolve(now))
+            if self.settings.start.at is None:
+                # `start: now` (or `7d`) is the server's now: on a host clock running ahead, the
+                # events the API stamps until it catches up would fall before the start.
+                second = math.floor(now)
+                _, server_now = await self._source.probe_total(second, second + 1)
+            base = now if server_now is None else server_now
+            watermark_at_start = math.floor(self.settings.start.resolve(base))
             self._store.set_meta_value(_start_key(name), str(watermark_at_start).encode())
             self._store.append_window(name, {}, [], watermark=watermark_at_start, now=now)
         elif self.settings.lookback > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -62,7 +63,7 @@ class Harness:
         *,
         organization_uuid: str | None = ORG,
         settle: float = 60,
-        start: int = T0,
+        start: int | StartPoint = T0,
         lookback: float = 900,
         clock: Clock | None = None,
     ) -> TenantSync:
@@ -77,7 +78,7 @@ class Harness:
         settings = TenantSettings(
             name="acme",
             organization_uuid=organization_uuid,
-            start=StartPoint(at=start),
+            start=start if isinstance(start, StartPoint) else StartPoint(at=start),
             settle_delay=settle,
             lookback=lookback,
         )
@@ -241,6 +242,24 @@ async def test_a_host_clock_running_ahead_never_moves_the_watermark_past_the_ser
     watermark = await harness.cycle(sync)
     delivered = [strip(line) for line in harness.lines()]
     assert as_multiset(delivered) == as_multiset(emulator.ground_truth(ORG, start, watermark))
+
+
+@pytest.mark.parametrize("lookback", [0, 900])
+async def test_start_now_is_the_servers_now_on_a_host_clock_running_ahead(
+    harness: Harness, emulator: NordPassEmulator, clock: ManualClock, lookback: float
+) -> None:
+    emulator.knobs.late_fraction = 0.3
+    emulator.knobs.late_max_seconds = 50
+    started = round(clock.now())  # the server's clock; the host's says two minutes later
+    sync = harness.sync(start=StartPoint(ago=timedelta(0)), lookback=lookback,
+                        clock=_Ahead(clock, 120))  # fmt: skip
+    for _ in range(6):
+        await harness.cycle(sync)
+        clock.advance(60)
+    clock.advance(3600)
+    watermark = await harness.cycle(sync)
+    delivered = [strip(line) for line in harness.lines()]
+    assert as_multiset(delivered) == as_multiset(emulator.ground_truth(ORG, started, watermark))
 
 
 async def test_a_split_live_window_stays_at_the_servers_edge_when_its_first_half_stopped_there(
