@@ -12,7 +12,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-__all__ = ["BoundKnowledge", "CyclePlan", "halves", "plan_cycle", "slices"]
+__all__ = ["BoundKnowledge", "CyclePlan", "halves", "plan_cycle", "settled_edge", "slices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +35,18 @@ def plan_cycle(
     """The windows of one live cycle. `watermark` is None before the tenant's first cycle."""
     resumed = watermark is not None
     mark = watermark if watermark is not None else math.floor(first_start)
-    edge = math.floor(server_now - settle_delay)
+    edge = settled_edge(server_now, settle_delay)
     overlap = (mark - math.ceil(lookback), mark) if resumed and lookback > 0 else None
     if edge <= mark:
         return CyclePlan(mark, overlap, None, None)
     if edge - mark > max_live_window:
         return CyclePlan(mark, overlap, (mark, edge), None)
     return CyclePlan(mark, overlap, None, (mark, edge))
+
+
+def settled_edge(server_now: float, settle_delay: float) -> int:
+    """The end of what the server has finished writing: its clock less the settle delay."""
+    return math.floor(server_now - settle_delay)
 
 
 def slices(start: int, end: int, size: int) -> list[tuple[int, int]]:
