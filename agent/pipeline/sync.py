@@ -23,7 +23,7 @@ from agent.errors import PageInconsistencyError, TenantMismatchError
 from agent.failpoints import Failpoints
 from agent.nordpass.models import PassResult
 from agent.normalize import JsonCodec, default_codec
-from agent.pipeline.cursor import BoundKnowledge, CyclePlan, halves, plan_cycle
+from agent.pipeline.cursor import BoundKnowledge, CyclePlan, halves, plan_cycle, settled_edge
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.occurrences import new_occurrences, observe
 from agent.state import LogEntry, StateStore
@@ -107,23 +107,15 @@ class TenantSync:
         watermark = self._store.watermark(name)
         now = self._clock.now()
         server_now: float | None = None  # the server's clock, once a reply told it
-        if watermark is None:  # first cycle: fix the start point once, relative to now
-            if self.settings.start.at is None:
-                # `start: now` (or `7d`) is the server's now: on a host clock running ahead, the
-                # events the API stamps until it catches up would fall before the start.
-                second = math.floor(now)
-                _, server_now = await self._source.probe_total(second, second + 1)
-            base = now if server_now is None else server_now
-            watermark_at_start = math.floor(self.settings.start.resolve(base))
-            self._store.set_meta_value(_start_key(name), str(watermark_at_start).encode())
-            self._store.append_window(name, {}, [], watermark=watermark_at_start, now=now)
+        if watermark is None:
+            server_now = await self._fix_start(now)
         elif self.settings.lookback > 0:
             server_now = await self._recheck_overlap(watermark)
         plan = self._plan(now if server_now is None else server_now)
         if plan.catch_up is not None and server_now is None:
             # The slicer moves the watermark to each slice's end, so a catch-up must end at the
-            # server's settled edge, not the local clock's: one row asked for tells the time.
-            _, server_now = await self._source.probe_total(plan.watermark, plan.watermark + 1)
+            # server's settled edge, not the local clock's.
+            server_now = await self._server_time(plan.watermark)
             if server_now is not None:
                 plan = self._plan(server_now)
         report = CycleReport(tenant=name, watermark=plan.watermark, catch_up=plan.catch_up)
@@ -134,6 +126,24 @@ class TenantSync:
             report.watermark = outcome.verified_until
         self._prune_fingerprints(report.watermark)
         return report
+
+    async def _fix_start(self, now: float) -> float | None:
+        """On the first cycle, fix the start point once and start the watermark there. A relative
+        start (`now`, `7d`) is taken from the server's clock: on a host clock running ahead, the
+        events the API stamps until it catches up would fall before the start. Returns the
+        server's time, if it was asked."""
+        server_now = None
+        if self.settings.start.at is None:
+            server_now = await self._server_time(math.floor(now))
+        start = math.floor(self.settings.start.resolve(now if server_now is None else server_now))
+        self._store.set_meta_value(_start_key(self.settings.name), str(start).encode())
+        self._store.append_window(self.settings.name, {}, [], watermark=start, now=now)
+        return server_now
+
+    async def _server_time(self, second: int) -> float | None:
+        """The server's clock, from the `Date` of a one-row query (around `second`)."""
+        _, server_time = await self._source.probe_total(second, second + 1)
+        return server_time
 
     def _plan(self, server_now: float) -> CyclePlan:
         return plan_cycle(
@@ -207,13 +217,11 @@ class TenantSync:
             async for verified in self._verified_parts(result, part_start, part_end, 0):
                 watermark = None
                 if advance_watermark and not held:
-                    watermark = self._settled_end(verified)
+                    watermark = outcome.verified_until = self._settled_end(verified)
                     held = watermark < verified.timestamp_to
-                outcome.appended += self._ingest(verified, watermark, target)
-                if watermark is not None:
-                    outcome.verified_until = watermark
                 elif not held:
                     outcome.verified_until = verified.timestamp_to
+                outcome.appended += self._ingest(verified, watermark, target)
             if outcome.verified_until < part_end:
                 break  # the rest is deferred; nothing after an unverified part is recorded
         return outcome
@@ -227,7 +235,7 @@ class TenantSync:
         end = result.timestamp_to
         if result.server_time is None:
             return end
-        settled = math.floor(result.server_time - self.settings.settle_delay)
+        settled = settled_edge(result.server_time, self.settings.settle_delay)
         return max(result.timestamp_from + 1, min(end, settled))
 
     async def _verified_parts(
