@@ -1,9 +1,12 @@
 """End-to-end backfill throughput: sandbox NordPass API -> contender -> HEC emulator (gzip on),
-all on loopback, three contenders side by side in one run:
+all on loopback, four contenders side by side in one run:
 
 - `agent`: `nordpass-agent backfill` (verified windows, fingerprints, ids, durable log, HEC);
 - `wire`: the same events pre-rendered, POSTed in the agent's batch sizes: the ceiling;
-- `naive`: the public reference connector's loop: what users have today.
+- `naive`: the public reference connector's loop: what users have today;
+- `bare`: the agent's reading, rendering and sending with none of its guarantees (no state, no
+  ids, no checks), at its page size, concurrency and batch size: what any reader could reach
+  here, with the emulators sharing the machine's cores.
 
     python -m bench.backfill [--events 1000000] [--small-events 100000] [--quick] [--profile F]
 
@@ -29,6 +32,7 @@ from bench.scenario import (
     Outcome,
     iter_history_events,
     run_agent,
+    run_bare,
     run_naive,
     run_wire,
 )
@@ -64,21 +68,24 @@ def _contender_figures(outcome: Outcome, events_label: str) -> list[dict[str, An
 
 
 def _figures(
-    wire: Outcome, naive: Outcome, agent: Outcome, small: Outcome, label: str
+    wire: Outcome, naive: Outcome, bare: Outcome, agent: Outcome, *, small: Outcome, label: str
 ) -> list[dict[str, Any]]:
-    figures = [
-        item for outcome in (agent, wire, naive) for item in _contender_figures(outcome, label)
-    ]
+    contenders = (agent, wire, naive, bare)
+    figures = [item for outcome in contenders for item in _contender_figures(outcome, label)]
     figures += [
         figure(f"{_PREFIX}.agent_over_wire", agent.events_per_second / wire.events_per_second,
                "ratio of events/s", target=TARGET_AGENT_OVER_WIRE),
         figure(f"{_PREFIX}.agent_over_naive", agent.events_per_second / naive.events_per_second,
                "ratio of events/s"),
+        figure(f"{_PREFIX}.bare_over_wire", bare.events_per_second / wire.events_per_second,
+               "ratio of events/s"),
+        figure(f"{_PREFIX}.agent_over_bare", agent.events_per_second / bare.events_per_second,
+               "ratio of events/s"),
         figure(f"{_PREFIX}.agent.rss_growth", agent.process.peak_rss_bytes
                / small.process.peak_rss_bytes, "ratio of peak RSS", target=TARGET_RSS_GROWTH,
                higher_is_better=False, large_events=agent.delivered, small_events=small.delivered,
                small_peak_rss_mb=round(small.process.peak_rss_mb, 1)),
-        figure(f"{_PREFIX}.complete", int(all(o.complete for o in (wire, naive, agent, small))),
+        figure(f"{_PREFIX}.complete", int(all(o.complete for o in (*contenders, small))),
                "1 if every run delivered every event", target=1),
     ]  # fmt: skip
     return figures
@@ -104,12 +111,14 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     settings = AgentSettings(
         page_size=args.page_size, batch_max_events=args.batch_events, profile=args.profile
     )
+    bare = run_bare(history, settings)
+    print(bare.describe())
     agent = run_agent(history, settings)
     print(agent.describe())
     small_settings = AgentSettings(page_size=args.page_size, batch_max_events=args.batch_events)
     small = run_agent(small_history, small_settings, label="agent (small)")
     print(small.describe())
-    figures = _figures(wire, naive, agent, small, f"~{args.events:,} events")
+    figures = _figures(wire, naive, bare, agent, small=small, label=f"~{args.events:,} events")
     print_table(figures)
     print(f"load average after: {load_average()}")
     return figures

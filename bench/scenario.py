@@ -1,6 +1,7 @@
-"""The three contenders of the end-to-end benchmarks, each run as its own measured process against
+"""The contenders of the end-to-end benchmarks, each run as its own measured process against
 emulators in processes of their own: the agent (`nordpass-agent backfill` with a generated
-configuration), `naive` (the reference connector's loop) and `wire` (pre-rendered batches).
+configuration), `naive` (the reference connector's loop), `wire` (pre-rendered batches) and
+`bare` (the agent's data path without its guarantees).
 
 Every run gets fresh emulators, so no run inherits another's caches or indexed events.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "Outcome",
     "iter_history_events",
     "run_agent",
+    "run_bare",
     "run_naive",
     "run_wire",
 ]
@@ -207,6 +209,23 @@ def run_naive(history: History) -> Outcome:
         ]  # fmt: skip
         measured = run_measured(command, timeout=_RUN_TIMEOUT)
         return _finish("naive", api["events"], measured, _Emulators(hec, nordpass), None)
+
+
+def run_bare(history: History, settings: AgentSettings) -> Outcome:
+    """`bench.bare` over the same history with the agent's page size, concurrency and batches."""
+    with start_emulator("nordpass", *history.nordpass_options()) as nordpass, \
+            start_emulator("hec", *_hec_options()) as hec:  # fmt: skip
+        api = nordpass.ready
+        command = [
+            sys.executable, "-m", "bench.bare", "--api", api["url"], "--token", api["token"],
+            "--since", str(history.start), "--until", str(history.end),
+            "--hec", hec.ready["url"], "--hec-token", HEC_TOKEN,
+            "--page-size", str(settings.page_size),
+            "--concurrency", str(settings.backfill_concurrency),
+            "--batch-events", str(settings.batch_max_events),
+        ]  # fmt: skip
+        measured = run_measured(command, timeout=_RUN_TIMEOUT)
+        return _finish("bare", api["events"], measured, _Emulators(hec, nordpass), None)
 
 
 def run_wire(spool: Path, events: int) -> Outcome:

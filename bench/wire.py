@@ -29,9 +29,32 @@ from connectors.base import OutboundEvent
 from connectors.splunk_hec.config import EVENT_PATH, SplunkHecConfig
 from connectors.splunk_hec.envelopes import EnvelopeWriter
 
-__all__ = ["write_spool"]
+__all__ = ["hec_headers", "native_writer", "write_spool"]
 
 _LENGTH = struct.Struct(">I")
+
+
+def native_writer() -> EnvelopeWriter:
+    """The envelopes of the agent's `splunk_hec` destination as the benchmarks configure it
+    (native format, the `nordpass` index)."""
+    config = SplunkHecConfig(
+        type="splunk_hec",
+        url="http://127.0.0.1:1",
+        token="unused",  # noqa: S106 - never sent
+        index="nordpass",
+    )
+    return EnvelopeWriter(config, {}, Formatter(config.format, config.privacy.profile()),
+                          default_codec())  # fmt: skip
+
+
+def hec_headers(token: str) -> dict[str, str]:
+    """The headers of a gzipped HEC request on a channel of its own."""
+    return {
+        "Authorization": f"Splunk {token}",
+        "Content-Encoding": "gzip",
+        "Content-Type": "application/json",
+        "X-Splunk-Request-Channel": str(uuid.uuid4()),
+    }
 
 
 def write_spool(
@@ -39,14 +62,7 @@ def write_spool(
 ) -> int:
     """Render `events` as the agent's `splunk_hec` destination does (native format, the
     destination's index) into batches of `batch_events`; returns the number of events."""
-    config = SplunkHecConfig(
-        type="splunk_hec",
-        url="http://127.0.0.1:1",
-        token="unused",  # noqa: S106 - never sent
-        index="nordpass",
-    )
-    writer = EnvelopeWriter(config, {}, Formatter(config.format, config.privacy.profile()),
-                            default_codec())  # fmt: skip
+    writer = native_writer()
     count = 0
     batch: list[bytes] = []
     with path.open("wb") as spool:
@@ -77,12 +93,7 @@ def _batches(path: Path) -> Iterator[tuple[bytes, int]]:
 
 
 async def _send_all(args: argparse.Namespace) -> dict[str, Any]:
-    headers = {
-        "Authorization": f"Splunk {args.token}",
-        "Content-Encoding": "gzip",
-        "Content-Type": "application/json",
-        "X-Splunk-Request-Channel": str(uuid.uuid4()),
-    }
+    headers = hec_headers(args.token)
     url = args.url.rstrip("/") + EVENT_PATH
     gate = asyncio.Semaphore(args.in_flight)
     failures: list[str] = []

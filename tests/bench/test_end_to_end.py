@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bench import api_latency, backfill
+from bench.scenario import AgentSettings, History, run_bare
 
 pytestmark = pytest.mark.slow
 
@@ -25,11 +26,19 @@ def test_the_backfill_benchmark_delivers_every_event_with_each_contender() -> No
         backfill.run(backfill.arguments(["--events", "2000", "--small-events", "500"]))
     )
     assert figures["backfill.complete"]["value"] == 1
-    for contender in ("agent", "wire", "naive"):
+    for contender in ("agent", "wire", "naive", "bare"):
         assert figures[f"backfill.{contender}.events_per_second"]["value"] > 0
         assert figures[f"backfill.{contender}.peak_rss_mb"]["value"] > 0
     assert figures["backfill.agent_over_wire"]["target"] == backfill.TARGET_AGENT_OVER_WIRE
     assert figures["backfill.agent.rss_growth"]["pass"] in (True, False)
+    assert figures["backfill.bare_over_wire"]["target"] is None
+
+
+def test_bare_reads_every_page_when_the_server_caps_the_page_size() -> None:
+    # Asked for pages of 1,000, served pages of 100: a page of 100 is full, not the last.
+    outcome = run_bare(History.about(3000, page_cap=100), AgentSettings(page_size=1000))
+    assert outcome.complete
+    assert outcome.api["requests"] > outcome.expected_events / 100
 
 
 def test_the_api_latency_benchmark_counts_the_rate_limited_replies() -> None:
