@@ -17,6 +17,7 @@ percent of a core from the others and the whole run ends about half a minute soo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -44,50 +45,77 @@ QUICK_BESIDE = "latency"
 
 
 class Beside:
-    """One benchmark run as `python -m bench.NAME ARGS --results FILE` beside the others; its
-    figures are merged into bench/results.json when it is collected."""
+    """One benchmark run as `python -m bench.NAME ARGS --results FILE` beside the others, its
+    output going to a file; its figures are merged into bench/results.json when it is collected.
+    """
+
+    # Longer than any quick benchmark takes: past it, collecting stops it.
+    COLLECT_TIMEOUT = 600.0
 
     def __init__(self, name: str, argv: list[str]) -> None:
         self.name = name
         self._scratch = tempfile.TemporaryDirectory(prefix="nordpass-bench-beside-")
-        self._results = Path(self._scratch.name) / "results.json"
+        scratch = Path(self._scratch.name)
+        self._results = scratch / "results.json"
+        self._output = (scratch / "output.txt").open("w+")
         self._began = time.perf_counter()
         command = [sys.executable, "-m", f"bench.{name}", *argv, "--results", str(self._results)]
         # A session of its own: stopping it reaches the agent and emulators it started.
         self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+            command, stdout=self._output, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     @property
     def session(self) -> int:
         return self._process.pid
 
+    def poll(self) -> int | None:
+        return self._process.poll()
+
     def collect(self, results: Path) -> None:
-        output, _ = self._process.communicate()
-        print(f"== {self.name} (beside the others)\n{output}", end="")
+        """Wait for it (stopping it on Ctrl-C or past `COLLECT_TIMEOUT`), show its output and
+        merge its figures into `results`."""
+        try:
+            self._process.wait(timeout=self.COLLECT_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+        self._output.seek(0)
+        print(f"== {self.name} (beside the others)\n{self._output.read()}", end="")
         print(
             f"== {self.name}: {time.perf_counter() - self._began:.0f} s since it began\n",
             flush=True,
         )
-        with self._scratch:
+        try:
             if self._process.returncode != 0 or not self._results.exists():
                 raise SystemExit(f"{self.name} failed (exit {self._process.returncode})")
             merge_results(json.loads(self._results.read_text())["figures"], results)
+        finally:
+            self._close()
 
     def stop(self) -> None:
-        """When a benchmark in front failed: end this one too. An interrupt lets it stop the
-        agent and emulators it started; whatever is left of its session after 30 s is killed."""
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.session, signal.SIGKILL)
-                self._process.communicate()
+        """End it with whatever it started. An interrupt lets it stop its agent and emulators;
+        whatever is left of its session after 30 s is killed."""
+        try:
+            if self._process.poll() is None:
+                self._process.send_signal(signal.SIGINT)
+                try:
+                    self._process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self._kill()
+        except BaseException:  # a second Ctrl-C meanwhile
+            self._kill()
+            raise
+        finally:
+            self._close()
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):  # its session may have just ended
+            os.killpg(self.session, signal.SIGKILL)
+        self._process.wait()
+
+    def _close(self) -> None:
+        self._output.close()
         self._scratch.cleanup()
 
 
@@ -99,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     began_at = datetime.now(UTC).isoformat(timespec="seconds")
     chosen = [item for item in BENCHMARKS if not args.only or item[0] in args.only]
     beside = None
-    if args.quick:
+    # Beside the others only when there are others.
+    if args.quick and len(chosen) > 1:
         beside = next(
             (Beside(name, quick) for name, _, quick in chosen if name == QUICK_BESIDE), None
         )

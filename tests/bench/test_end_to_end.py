@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from bench import api_latency, backfill
+from bench import api_latency, backfill, bare
+from bench.common import start_emulator
 from bench.scenario import AgentSettings, History, run_bare
 
 pytestmark = pytest.mark.slow
@@ -38,7 +40,18 @@ def test_bare_reads_every_page_when_the_server_caps_the_page_size() -> None:
     # Asked for pages of 1,000, served pages of 100: a page of 100 is full, not the last.
     outcome = run_bare(History.about(3000, page_cap=100), AgentSettings(page_size=1000))
     assert outcome.complete
-    assert outcome.api["requests"] > outcome.expected_events / 100
+
+
+def test_bare_ends_with_the_error_when_hec_refuses_a_batch() -> None:
+    history = History.about(3000)
+    with start_emulator("nordpass", *history.nordpass_options()) as nordpass, \
+            start_emulator("hec", "--token", "the-right-token") as hec:  # fmt: skip
+        api = nordpass.ready
+        argv = ["--api", api["url"], "--token", api["token"], "--since", str(history.start),
+                "--until", str(history.end), "--hec", hec.ready["url"],
+                "--hec-token", "a-wrong-token"]  # fmt: skip
+        with pytest.raises(httpx.HTTPStatusError, match="403"):
+            bare.main(argv)
 
 
 def test_the_api_latency_benchmark_counts_the_rate_limited_replies() -> None:
