@@ -84,13 +84,18 @@ def run_measured(
             # A runaway run is killed (the launcher first, which takes its command with it).
             watchdog = threading.Timer(timeout, process.kill) if timeout is not None else None
             if watchdog is not None:
+                # A daemon, cancelled whatever happens: an interrupted run must not leave the
+                # interpreter waiting out the timer before it exits.
+                watchdog.daemon = True
                 watchdog.start()
-            assert process.stdout is not None
-            with process.stdout:
-                output = process.stdout.read()
-            process.wait()
-            if watchdog is not None:
-                watchdog.cancel()
+            try:
+                assert process.stdout is not None
+                with process.stdout:
+                    output = process.stdout.read()
+                process.wait()
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
         if process.returncode != 0 or not figures_path.exists():
             raise RuntimeError(f"measuring {command[:3]} failed (exit {process.returncode})")
         figures = json.loads(figures_path.read_text())
