@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -78,11 +79,17 @@ def run_measured(
         with contextlib.ExitStack() as stack:
             if stderr_path is not None:
                 stderr = stack.enter_context(stderr_path.open("wb"))
+            # A session of its own, so that killing it reaches the command as well as the launcher.
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-                launcher, stdout=subprocess.PIPE, stderr=stderr, env=env
+                launcher, stdout=subprocess.PIPE, stderr=stderr, env=env, start_new_session=True
             )
-            # A runaway run is killed (the launcher first, which takes its command with it).
-            watchdog = threading.Timer(timeout, process.kill) if timeout is not None else None
+
+            def kill() -> None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+
+            # A runaway run is killed.
+            watchdog = threading.Timer(timeout, kill) if timeout is not None else None
             if watchdog is not None:
                 # A daemon, cancelled whatever happens: an interrupted run must not leave the
                 # interpreter waiting out the timer before it exits.
@@ -93,6 +100,10 @@ def run_measured(
                 with process.stdout:
                     output = process.stdout.read()
                 process.wait()
+            except BaseException:  # interrupted: the run goes too
+                kill()
+                process.wait()
+                raise
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
