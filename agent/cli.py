@@ -352,8 +352,12 @@ def _print_backfill(summary: BackfillReport) -> None:
     for outcome in summary.tenants:
         delivered = ", ".join(f"{name}={count}" for name, count in outcome.delivered.items())
         status = "complete" if outcome.error is None else f"INCOMPLETE: {outcome.error}"
+        refused = "".join(
+            f", dead letters {name}={count}" for name, count in outcome.dead_lettered.items()
+        )
         typer.echo(
-            f"  {outcome.tenant}: fetched {outcome.fetched}, delivered {delivered}: {status}"
+            f"  {outcome.tenant}: fetched {outcome.fetched}, delivered {delivered}{refused}: "
+            f"{status}"
         )
 
 
@@ -367,6 +371,7 @@ def _report_dict(summary: BackfillReport) -> dict[str, object]:
                 "tenant": outcome.tenant,
                 "fetched": outcome.fetched,
                 "delivered": outcome.delivered,
+                "dead_lettered": outcome.dead_lettered,
                 "error": outcome.error,
             }
             for outcome in summary.tenants

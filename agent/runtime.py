@@ -50,6 +50,8 @@ class TenantOutcome:
     tenant: str
     fetched: int = 0
     delivered: dict[str, int] = field(default_factory=dict)
+    # Events of the range each destination refused, kept as dead letters.
+    dead_lettered: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -448,6 +450,15 @@ class Agent:
         done_reading(name)
         problems += await self.drain(name, targets)
         outcome.delivered = {d: self.store.outbox.delivered(name, d) - before[d] for d in targets}
+        # A refused event is not delivered: the range is complete once its letter is replayed.
+        letters = self.store.dead_letters
+        for target in targets:
+            if refused := letters.count_in_range(name, target, report.since, report.until):
+                outcome.dead_lettered[target] = refused
+                problems.append(
+                    f"destination {target!r} refused {refused} events of the range, kept as "
+                    "dead letters (nordpass-agent dead-letters list)"
+                )
         if problems:
             outcome.error = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
             _log.error("backfill incomplete for tenant", tenant=name, problems=problems[:10])

@@ -38,6 +38,15 @@ class DeadLetters:
         )
         return {(tenant, destination): int(count) for tenant, destination, count in rows}
 
+    def count_in_range(self, tenant: str, destination: str, start: int, end: int) -> int:
+        """Dead letters of (tenant, destination) whose event's second is in `[start, end)`."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM dead_letters "
+            "WHERE tenant = ? AND destination = ? AND second >= ? AND second < ?",
+            (tenant, destination, start, end),
+        ).fetchone()
+        return int(row[0])
+
     def replay(self, tenant: str | None = None, destination: str | None = None) -> int:
         """Put the dead letters back into the log for their destination only, same ids. Letters
         of a tenant the configuration no longer routes to their destination stay (`unrouted`)."""

@@ -51,6 +51,35 @@ async def test_a_backfill_stops_waiting_when_the_destination_refuses_for_good(
     )
 
 
+async def test_a_backfill_is_incomplete_while_events_of_its_range_are_dead_letters(
+    deployment: Deployment,
+) -> None:
+    siem, agent = _started(deployment)
+    siem.poison_when(lambda event: "field too long" if event.event_id[0] in "01" else None)
+
+    report = await agent.backfill(T0, T0 + HOUR)
+
+    (outcome,) = report.tenants
+    refused = len(siem.refused)
+    assert refused > 0
+    assert not report.complete
+    assert outcome.dead_lettered == {"siem": refused}
+    assert outcome.delivered == {"siem": outcome.fetched - refused}
+    assert outcome.error == (
+        f"destination 'siem' refused {refused} events of the range, kept as dead letters "
+        "(nordpass-agent dead-letters list)"
+    )
+    # Run again before a replay: nothing new to send, and the range is still not delivered.
+    siem.cure()
+    again = await agent.backfill(T0, T0 + HOUR)
+    assert not again.complete
+    assert again.tenants[0].dead_lettered == {"siem": refused}
+    # Once the letters are replayed and confirmed, the range is complete.
+    assert agent.store.dead_letters.replay() == refused
+    assert (await agent.backfill(T0, T0 + HOUR)).complete
+    assert len(set(siem.ids())) == outcome.fetched
+
+
 async def test_a_backfill_does_not_linger_once_every_tenant_was_read(
     deployment: Deployment,
 ) -> None:

@@ -79,6 +79,8 @@ async def run_poison(
     )
     outcome.check("the dead letters are exactly the poisoned events", dead_letters,
                   dead_letters == poisoned.total() and missing == poisoned)  # fmt: skip
+    outcome.check("the backfill reports them undelivered (exit 1)", backfill_code,
+                  backfill_code == 1)  # fmt: skip
     outcome.check("`dead-letters list` names each of them", len(listed),
                   len(listed) == poisoned.total())  # fmt: skip
     outcome.check("before the replay, duplicates 0", before.duplicates, before.duplicates == 0)
