@@ -122,12 +122,20 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, with up to the destination's `max_in_flight` batches
         under way at once. Batches may be confirmed out of order; offsets are committed for the
-        contiguous prefix only, so a crash never skips an unconfirmed batch."""
+        contiguous prefix only, so a crash never skips an unconfirmed batch. Once `stop` is set
+        no batch is handed out, and the batches under way are waited for (a request already
+        sent is answered; a retry is not attempted) so that what the destination accepted is
+        confirmed; the caller bounds that wait by cancelling this task."""
         in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]] = deque()
         last_seq = 0
         limit = self._policy.batch_max_events
         try:
-            while not stop.is_set():
+            while not stop.is_set() or in_flight:
+                if stop.is_set():
+                    await asyncio.wait([task for _, task in in_flight])
+                    if not self._commit_prefix(in_flight):
+                        return
+                    continue
                 self._release_due_holds()
                 if self._rewind and not in_flight:
                     last_seq, self._rewind = 0, False
@@ -154,16 +162,25 @@ class Dispatcher:
                     timeout=self._idle_wait() if lingering or self._holds else None,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                while in_flight and in_flight[0][1].done():
-                    rows, task = in_flight.popleft()
-                    sent = task.result()
-                    if sent is None:  # stopped before confirmation: resent on the next start
-                        return
-                    self._commit(rows, sent)
+                if not self._commit_prefix(in_flight):
+                    return
         finally:
             for _, task in in_flight:
                 task.cancel()
             await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
+
+    def _commit_prefix(
+        self, in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]]
+    ) -> bool:
+        """Commit the batches done at the head of `in_flight`, in order; False once one of them
+        was stopped before confirmation (it and the rest are sent again on the next start)."""
+        while in_flight and in_flight[0][1].done():
+            rows, task = in_flight.popleft()
+            sent = task.result()
+            if sent is None:
+                return False
+            self._commit(rows, sent)
+        return True
 
     def _pending(self, limit: int, *, after: int) -> list[LogRow]:
         return self._outbox.pending(self.name, limit, after=after, excluding=tuple(self._holds))
