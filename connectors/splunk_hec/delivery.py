@@ -180,15 +180,18 @@ class BatchDelivery:
 
     async def _refused(self, part: list[Envelope], reply: HecReply) -> list[_Pending]:
         """A fatal reply. About a token some tenants have of their own (not the destination's),
-        or about an index a tenant set for itself: those tenants' events are held back and the
-        rest goes on. Anything else stops the destination."""
+        or about an index a tenant set for itself, or one that such a token may not write to:
+        those tenants' events are held back and the rest goes on. Anything else stops the
+        destination."""
         slot, scope = part[0].token_slot, reply.rule.scope
         message = self._message(slot, reply.describe())
         if scope is Scope.TOKEN and slot != 0:
             self._hold(part, message)
             return []
         culprit = reply.invalid_event_number
-        if scope is Scope.INDEX and culprit is not None and 0 <= culprit < len(part):
+        if culprit is not None and not 0 <= culprit < len(part):
+            culprit = None
+        if scope is Scope.INDEX and culprit is not None:
             tenant = part[culprit].tenant
             if tenant in self._context.own_index:
                 self._delivered(part[:culprit])  # HEC indexed what preceded the culprit
@@ -196,6 +199,13 @@ class BatchDelivery:
                 self._hold([e for e in rest if e.tenant == tenant], f"tenant {tenant!r}: {message}")
                 others = [envelope for envelope in rest if envelope.tenant != tenant]
                 return await self._post(others) if others else []
+        if scope is Scope.INDEX and slot != 0:
+            # The tenants' own token may not write to the index: theirs to fix, not everyone's.
+            if culprit is not None:
+                self._delivered(part[:culprit])
+                part = part[culprit:]
+            self._hold(part, message)
+            return []
         raise self._fatal(slot, reply.describe())
 
     async def _isolate(self, part: list[Envelope], reply: HecReply) -> list[_Pending]:

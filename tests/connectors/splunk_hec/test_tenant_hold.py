@@ -92,3 +92,29 @@ async def test_a_disabled_tenant_token_holds_back_that_tenant_only(
     assert {event.index for event in splunk.indexed if event.fields["tenant"] == "globex"} == {
         "globex"
     }
+
+
+async def test_a_tenant_token_not_allowed_the_destination_index_holds_back_that_tenant_only(
+    tmp_path: Path, nordpass: NordPassEmulator, splunk: HecEmulator
+) -> None:
+    # globex's own token works, but may write only to its own index, and globex set none.
+    token = splunk.tokens[GLOBEX_TOKEN]
+    token.enabled, token.allowed_indexes = True, frozenset({"globex"})
+    text = config_text(tmp_path, nordpass.url, splunk.url).replace(", index: globex", "")
+    config = parse_config(text, {})
+    policy = DispatchPolicy(fatal_retry_interval=0.5)
+    async with Agent(config, clock=SystemClock(), dispatch_policy=policy) as agent:
+        report = await agent.backfill(SINCE, UNTIL)
+        outcomes = {outcome.tenant: outcome for outcome in report.tenants}
+        assert outcomes["acme"].error is None
+        assert outcomes["acme"].delivered == {"splunk": outcomes["acme"].fetched}
+        assert "the token set for tenant 'globex'" in (outcomes["globex"].error or "")
+        assert agent.store.outbox.backlog("globex", "splunk") == outcomes["globex"].fetched > 0
+        assert not agent.dispatchers["splunk"].fatal
+
+        token.allowed_indexes = None  # the index allowed in Splunk, no restart
+        async with asyncio.timeout(30):
+            while agent.store.outbox.backlog("globex", "splunk"):  # noqa: ASYNC110 - a DB read
+                await asyncio.sleep(0.05)
+    ids = [event.fields["event_id"] for event in splunk.indexed]
+    assert len(ids) == len(set(ids)) == sum(outcome.fetched for outcome in outcomes.values())
