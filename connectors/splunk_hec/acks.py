@@ -68,8 +68,14 @@ class AckChannel:
     def pending(self) -> int:
         return len(self._pending)
 
-    def expect(self, ack_id: int) -> asyncio.Future[AckOutcome]:
+    def expect(self, ack_id: int, sent_on: str) -> asyncio.Future[AckOutcome]:
+        """The fate of `ack_id`, given by HEC to a request sent on channel `sent_on`. If the
+        channel was reset while the request was under way, the id is the old channel's, which
+        HEC forgot: the request must be resent, like everything pending at the reset."""
         future: asyncio.Future[AckOutcome] = asyncio.get_running_loop().create_future()
+        if sent_on != self.guid:
+            future.set_result(AckOutcome.CHANNEL_RESET)
+            return future
         previous = self._pending.get(ack_id)
         if previous is not None:  # HEC reused an id it never acknowledged: the old one is lost
             _settle(previous.future, AckOutcome.EXPIRED)
@@ -78,8 +84,12 @@ class AckChannel:
             self._poller = asyncio.create_task(self._run(), name=f"hec-acks:{self.guid}")
         return future
 
-    def reset(self) -> None:
-        """Open a new channel; everything pending on the old one must be resent."""
+    def reset(self, forgotten: str | None = None) -> None:
+        """Open a new channel; everything pending on the old one must be resent. `forgotten`:
+        the channel HEC said it forgot, if a request's reply said so; a reply that comes back
+        after another already reset that channel resets nothing."""
+        if forgotten is not None and forgotten != self.guid:
+            return
         self.guid = self._new_guid()
         self.resets += 1
         pending, self._pending = self._pending, {}

@@ -138,16 +138,19 @@ class BatchDelivery:
         attempt = 0
         while True:
             context.stats.requests += 1
-            reply = await context.client.post_events(context.tokens[slot], channel.guid, body)
+            # The reply concerns the channel the request went out on, which a reset (by the ack
+            # poller or another request's reply) may have replaced meanwhile.
+            sent_on = channel.guid
+            reply = await context.client.post_events(context.tokens[slot], sent_on, body)
             action = reply.rule.action
             if action is Action.DELIVERED:
-                return self._accepted(part, channel, reply)
+                return self._accepted(part, channel, sent_on, reply)
             if action is Action.POISON:
                 return await self._isolate(part, reply)
             if action is Action.SPLIT:
                 return await self._split(part, len(body), reply)
             if action is Action.NEW_CHANNEL:
-                channel.reset()
+                channel.reset(forgotten=sent_on)
             elif action is Action.FATAL:
                 return await self._refused(part, reply)
             elif action is not Action.RETRY:
@@ -159,7 +162,7 @@ class BatchDelivery:
                 await self._back_off(slot, attempt, reply)
 
     def _accepted(
-        self, part: list[Envelope], channel: AckChannel, reply: HecReply
+        self, part: list[Envelope], channel: AckChannel, sent_on: str, reply: HecReply
     ) -> list[_Pending]:
         if not self._acks:
             self._delivered(part)
@@ -176,7 +179,7 @@ class BatchDelivery:
             # acknowledgement is on.
             self._hold(part, self._message(slot, detail))
             return []
-        return [_Pending(part, channel.expect(reply.ack_id))]
+        return [_Pending(part, channel.expect(reply.ack_id, sent_on))]
 
     async def _refused(self, part: list[Envelope], reply: HecReply) -> list[_Pending]:
         """A fatal reply. About a token some tenants have of their own (not the destination's),

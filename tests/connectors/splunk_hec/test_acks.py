@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
 from agent.clock import ManualClock
 from agent.errors import FatalError, RetryableError
+from connectors.splunk_hec.acks import AckChannel, AckOutcome
 from connectors.splunk_hec.emulator import Fault, FaultKind, HecEmulator
+from connectors.splunk_hec.replies import HecReply
 from tests.connectors.contract import until
 from tests.connectors.splunk_hec.conftest import TOKEN, Build, batch_of
 
@@ -146,3 +149,28 @@ async def test_closing_while_acks_are_pending_cancels_the_poller(
     queries = emulator.ack_queries
     await asyncio.sleep(0.05)
     assert emulator.ack_queries == queries
+
+
+async def _never_answered(guid: str, ack_ids: Sequence[int]) -> HecReply:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+async def test_a_reply_from_a_channel_reset_meanwhile_is_not_applied_to_the_new_one() -> None:
+    channel = AckChannel(_never_answered, clock=ManualClock(), poll_interval=1.0,
+                         ack_timeout=60.0, label="splunk")  # fmt: skip
+    old = channel.guid
+    waiting = channel.expect(0, old)
+    channel.reset()  # the poller learnt HEC forgot the old channel
+    new = channel.guid
+    assert waiting.result() is AckOutcome.CHANNEL_RESET
+    resent = channel.expect(0, new)  # the resend took ackId 0 on the new channel
+    # A request still under way on the old channel now gets its answer: code 11 resets nothing,
+    # and a success's ackId (the old channel's) means a resend, not a wait for the new one's id.
+    channel.reset(forgotten=old)
+    assert channel.guid == new
+    assert not resent.done()
+    assert channel.expect(0, old).result() is AckOutcome.CHANNEL_RESET
+    assert not resent.done()  # the new channel's id 0 still waits for its own ack
+    assert channel.pending == 1
+    await channel.close()
