@@ -110,7 +110,9 @@ class SplunkHecDestination:
                 unsettled.append(self._writer.envelope(event, position))
         if batch:
             first = batch[0]
-            await BatchDelivery(self._context).run((first.tenant, first.event_id), unsettled)
+            # Until the report below is read, no other batch's entries may push these out.
+            with outcomes.sending(len(batch)):
+                await BatchDelivery(self._context).run((first.tenant, first.event_id), unsettled)
         poisoned: dict[int, str] = {}
         held: dict[str, str] = {}
         undelivered = 0

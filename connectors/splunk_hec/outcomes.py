@@ -2,8 +2,9 @@
 
 When a batch fails part-way (one request keeps getting 503 after others were indexed), the
 dispatcher sends the whole batch again; events found here are not sent a second time. Entries
-leave when their batch is reported back, and the oldest go first beyond `capacity`, so memory
-stays bounded. The cache lives in memory: after a restart the engine's own at-least-once resend
+leave when their batch is reported back, and beyond `capacity` (plus the events of the batches
+being sent, whose entries must last until their report) the oldest go first, so memory stays
+bounded. The cache lives in memory: after a restart the engine's own at-least-once resend
 applies. An event can also be `Held`: not delivered, because HEC refused the token or index its
 tenant has of its own; it goes back to the backlog, not to the dead letters.
 """
@@ -11,7 +12,8 @@ tenant has of its own; it goes back to the backlog, not to the dead letters.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 __all__ = ["DELIVERED", "Held", "Outcome", "Outcomes"]
@@ -33,6 +35,7 @@ _EventKey = tuple[str, str]
 class Outcomes:
     def __init__(self, capacity: int = 200_000) -> None:
         self._capacity = capacity
+        self._sending = 0  # events of the batches being sent
         self._known: OrderedDict[_EventKey, Outcome] = OrderedDict()
 
     def __len__(self) -> int:
@@ -45,8 +48,17 @@ class Outcomes:
     def record(self, key: _EventKey, reason: Outcome = DELIVERED) -> None:
         self._known[key] = reason
         self._known.move_to_end(key)
-        while len(self._known) > self._capacity:
+        while len(self._known) > self._capacity + self._sending:
             self._known.popitem(last=False)
+
+    @contextmanager
+    def sending(self, events: int) -> Iterator[None]:
+        """While a batch of `events` is being sent: room for its entries on top of `capacity`."""
+        self._sending += events
+        try:
+            yield
+        finally:
+            self._sending -= events
 
     def forget(self, keys: Iterable[_EventKey]) -> None:
         for key in keys:
