@@ -221,12 +221,9 @@ class BatchDelivery:
         culprit = reply.invalid_event_number
         if culprit is not None and 0 <= culprit < len(part):
             self._delivered(part[:culprit])
-            pending = await self._post(part[culprit : culprit + 1])
-            if culprit + 1 < len(part):
-                pending += await self._post(part[culprit + 1 :])
-            return pending
+            return await self._post_each([part[culprit : culprit + 1], part[culprit + 1 :]])
         middle = len(part) // 2
-        return await self._post(part[:middle]) + await self._post(part[middle:])
+        return await self._post_each([part[:middle], part[middle:]])
 
     async def _split(self, part: list[Envelope], size: int, reply: HecReply) -> list[_Pending]:
         if len(part) == 1:
@@ -238,7 +235,21 @@ class BatchDelivery:
         limit = min(context.max_request_bytes, size // 2)
         context.max_request_bytes = max(_SMALLEST_REQUEST, limit)
         middle = len(part) // 2
-        return await self._post(part[:middle]) + await self._post(part[middle:])
+        return await self._post_each([part[:middle], part[middle:]])
+
+    async def _post_each(self, parts: Sequence[list[Envelope]]) -> list[_Pending]:
+        """Post the non-empty `parts` one after another. If one fails, what the earlier ones
+        await is still confirmed (or not) before the failure goes up, as in `run`, so that what
+        HEC acknowledges is recorded and not sent again with the retried batch."""
+        pending: list[_Pending] = []
+        try:
+            for part in parts:
+                if part:
+                    pending += await self._post(part)
+        except Exception:
+            await asyncio.gather(self._confirm_all(pending, resends=0), return_exceptions=True)
+            raise
+        return pending
 
     async def _confirm_all(self, pending: list[_Pending], *, resends: int) -> None:
         await asyncio.gather(*(self._confirm(item, resends) for item in pending))

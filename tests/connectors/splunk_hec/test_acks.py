@@ -69,6 +69,24 @@ async def test_a_request_that_fails_does_not_abandon_the_acks_its_batch_still_aw
     assert emulator.event_ids() == [event.event_id for event in batch]  # each once
 
 
+async def test_a_half_that_fails_does_not_abandon_the_ack_the_other_half_awaits(
+    build: Build, emulator: HecEmulator
+) -> None:
+    destination = build(indexer_ack=True, gzip=False)
+    batch = batch_of(4)
+    emulator.knobs.max_content_length = 2000  # events of about 650 bytes: two fit, four do not
+    # The whole request is too large, its first half is taken (its ack pending), the second is
+    # refused with a wait too long to hold the batch: the dispatcher will send it again later.
+    emulator.script(
+        Fault(FaultKind.NONE), Fault(FaultKind.NONE), Fault(FaultKind.BUSY, retry_after=60)
+    )
+    with pytest.raises(RetryableError):
+        await destination.send(batch)
+    assert len(emulator.indexed) == 2
+    assert (await destination.send(batch)).delivered == 4
+    assert emulator.event_ids() == [event.event_id for event in batch]  # each once
+
+
 async def test_several_requests_wait_for_their_acks_at_once(
     build: Build, emulator: HecEmulator
 ) -> None:
