@@ -30,7 +30,7 @@ from agent.pipeline.cursor import BoundKnowledge
 from agent.pipeline.dispatcher import Dispatcher, DispatchPolicy, first_of
 from agent.pipeline.identity import EventIdentity
 from agent.pipeline.sync import TenantSettings, TenantSync
-from agent.state import PRUNE_CHUNK, SqliteStateStore
+from agent.state import PRUNE_CHUNK, Gap, SqliteStateStore
 from connectors import Destination, build_destination
 
 __all__ = ["Agent", "BackfillReport", "TenantOutcome", "activity_client"]
@@ -285,20 +285,31 @@ class Agent:
                 if gap.tenant not in self.syncs:  # the tenant left the configuration
                     self.store.outbox.close_gap(gap)
                     continue
-                _log.info("re-fetching the gap of a detached destination", tenant=gap.tenant,
-                          destination=destination, gap=(gap.start, gap.end))  # fmt: skip
-                outcome = await self.slicer.backfill(
-                    self.syncs[gap.tenant], gap.start, gap.end, destination, record=False
-                )
-                if outcome.complete and not self.store.outbox.close_gap(gap):
-                    _log.warning("the gap grew while it was re-fetched; it is re-fetched again",
-                                 tenant=gap.tenant, destination=destination)  # fmt: skip
+                await self._refetch_gap(gap)
         except AgentError as error:
             _log.warning(
                 "gap re-fetch failed; will retry", destination=destination, error=str(error)
             )
         finally:
             self._refills.pop(destination, None)
+
+    async def _refetch_gap(self, gap: Gap) -> None:
+        _log.info("re-fetching the gap of a detached destination", tenant=gap.tenant,
+                  destination=gap.destination, gap=(gap.start, gap.end))  # fmt: skip
+        left: Gap | None = gap
+
+        def shrink(until: int) -> None:
+            # What was re-fetched is in the log for the destination: a re-fetch cut short (a
+            # stop, an API failure) resumes after it.
+            nonlocal left
+            if left is not None and until < left.end:
+                left = self.store.outbox.shrink_gap(left, until)
+
+        sync = self.syncs[gap.tenant]
+        outcome = await self.slicer.refetch(sync, gap.start, gap.end, gap.destination, shrink)
+        if outcome.complete and (left is None or not self.store.outbox.close_gap(left)):
+            _log.warning("the gap grew while it was re-fetched; it is re-fetched again",
+                         tenant=gap.tenant, destination=gap.destination)  # fmt: skip
 
     def poll_interval(self, tenant: str) -> float:
         configured = self.config.tenants[tenant].poll_interval or self.config.defaults.poll_interval

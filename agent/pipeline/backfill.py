@@ -46,6 +46,26 @@ class SliceOutcome:
         return not self.incomplete
 
 
+def _prefix(
+    todo: list[tuple[int, int]], reached: Callable[[int], None]
+) -> Callable[[tuple[int, int]], None]:
+    """A slice-completion callback that calls `reached(end)` each time the parts of `todo` done
+    without a break from its first one reach further (slices complete in any order)."""
+    finished: set[tuple[int, int]] = set()
+    position = 0
+
+    def completed(part: tuple[int, int]) -> None:
+        nonlocal position
+        finished.add(part)
+        before = position
+        while position < len(todo) and todo[position] in finished:
+            position += 1
+        if position > before:
+            reached(todo[position - 1][1])
+
+    return completed
+
+
 def uncovered(start: int, end: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Parts of `[start, end)` not inside any of the `done` intervals (sorted by start)."""
     parts = []
@@ -94,12 +114,11 @@ class Slicer:
         self._stopping = stopping or asyncio.Event()
 
     async def backfill(
-        self, sync: TenantSync, start: int, end: int, target: str | None, *, record: bool = True
+        self, sync: TenantSync, start: int, end: int, target: str | None
     ) -> SliceOutcome:
-        """Read `[start, end)` once, skipping what earlier runs completed, recording progress
-        (unless `record` is off, as for re-fetching a detached destination's gap)."""
+        """Read `[start, end)` once, skipping what earlier runs completed, recording progress."""
         tenant, key = sync.settings.name, target or ""
-        done = self._store.completed_slices(tenant, key) if record else []
+        done = self._store.completed_slices(tenant, key)
         todo = await self._sized(
             sync,
             [
@@ -110,28 +129,29 @@ class Slicer:
         )
 
         def completed(part: tuple[int, int]) -> None:
-            if record:
-                self._store.complete_slice(tenant, key, *part, now=self._clock.now())
+            self._store.complete_slice(tenant, key, *part, now=self._clock.now())
 
         return await self._run(sync, todo, target, completed)
+
+    async def refetch(
+        self, sync: TenantSync, start: int, end: int, target: str, progress: Callable[[int], None]
+    ) -> SliceOutcome:
+        """Read `[start, end)` again for `target` alone (a detached destination's gap), calling
+        `progress(until)` each time the slices read without a break from `start` reach further:
+        whoever keeps the gap can shrink it, so that a re-fetch cut short starts where it was."""
+        todo = await self._sized(sync, slices(start, end, self._slice_seconds))
+        return await self._run(sync, todo, target, _prefix(todo, progress))
 
     async def catch_up(self, sync: TenantSync, start: int, end: int) -> SliceOutcome:
         """Read `[start, end)` for the live path, moving the watermark over completed slices."""
         todo = await self._sized(sync, slices(start, end, self._slice_seconds))
-        finished: set[tuple[int, int]] = set()
-        position = [0]
 
-        def advance(part: tuple[int, int]) -> None:
-            finished.add(part)
-            while position[0] < len(todo) and todo[position[0]] in finished:
-                position[0] += 1
-            if position[0]:
-                watermark = todo[position[0] - 1][1]
-                self._store.append_window(
-                    sync.settings.name, {}, [], watermark=watermark, now=self._clock.now()
-                )
+        def advance(watermark: int) -> None:
+            self._store.append_window(
+                sync.settings.name, {}, [], watermark=watermark, now=self._clock.now()
+            )
 
-        return await self._run(sync, todo, None, advance)
+        return await self._run(sync, todo, None, _prefix(todo, advance))
 
     async def _sized(self, sync: TenantSync, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """`parts`, in order, each cut so one pass holds about `max_pass_rows` rows (one probe

@@ -243,6 +243,18 @@ class Outbox:
         )
         return [Gap(t, d, int(s), int(e)) for t, d, s, e in rows]
 
+    def shrink_gap(self, gap: Gap, start: int) -> Gap | None:
+        """`gap` re-fetched up to `start`: what is left of it, or None if it changed meanwhile
+        (another detach grew it, which may have skipped re-fetched rows: it is then re-fetched
+        whole, as `close_gap` says)."""
+        with self._database.transaction() as db:
+            cursor = db.execute(
+                "UPDATE OR IGNORE gaps SET start = ? "
+                'WHERE tenant = ? AND destination = ? AND start = ? AND "end" = ?',
+                (start, gap.tenant, gap.destination, gap.start, gap.end),
+            )
+        return Gap(gap.tenant, gap.destination, start, gap.end) if cursor.rowcount else None
+
     def close_gap(self, gap: Gap) -> bool:
         """Forget `gap` once it was re-fetched. A gap that grew meanwhile (another detach while it
         was being re-fetched, which may have skipped re-fetched rows too) is kept whole, to be

@@ -248,3 +248,25 @@ def test_running_backlog_counts_equal_the_log_through_every_kind_of_change(
         positions = {(p.tenant, p.destination): p.backlog for p in store.outbox.positions()}
         assert positions == _counted_backlogs(store), f"step {step}"
         assert all(store.outbox.backlog(t, d) == n for (t, d), n in positions.items())
+
+
+def test_a_gap_shrinks_as_it_is_refetched_and_a_later_detach_keeps_what_it_skipped(
+    store: SqliteStateStore,
+) -> None:
+    append(store, "acme", 5)
+    gap = store.outbox.detach("acme", "b", now=0)
+    assert gap is not None
+    append(store, "acme", 3, target="b")  # the re-fetch of [1000, 1003) landed in the log
+    left = store.outbox.shrink_gap(gap, 1003)
+    assert left is not None
+    assert store.outbox.gaps("b") == [left]
+    assert (left.start, left.end) == (1003, 1005)
+    assert store.outbox.shrink_gap(gap, 1004) is None  # no longer the gap on record
+
+    # `b` is detached again before it took the re-fetched rows: they are in the new gap.
+    again = store.outbox.detach("acme", "b", now=1)
+    assert again is not None
+    assert (again.start, again.end) == (1000, 1003)
+    assert sorted((g.start, g.end) for g in store.outbox.gaps("b")) == [(1000, 1003), (1003, 1005)]
+    assert store.outbox.close_gap(left)
+    assert store.outbox.gaps("b") == [again]
