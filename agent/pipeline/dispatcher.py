@@ -132,7 +132,11 @@ class Dispatcher:
         try:
             while not stop.is_set() or in_flight:
                 if stop.is_set():
-                    await asyncio.wait([task for _, task in in_flight])
+                    # Each reply is committed as it comes: the caller's grace may end before
+                    # the last one.
+                    await asyncio.wait(
+                        [task for _, task in in_flight], return_when=asyncio.FIRST_COMPLETED
+                    )
                     if not self._commit_prefix(in_flight):
                         return
                     continue

@@ -123,9 +123,9 @@ class Deployment:
             "start": T0,
         }
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 30.0) -> None:
         if self._agent is not None:
-            await self._agent.close()
+            await self._agent.close(grace)
             self._agent = None
 
     async def poll(self) -> None:

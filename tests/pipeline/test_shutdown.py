@@ -13,28 +13,34 @@ from tests.support import MemoryDestination
 
 
 class SlowReplies(MemoryDestination):
-    """Takes each batch on arrival, as a SIEM indexes it, and answers a while later: the first
-    batch after 0.1 s, the others after 0.3 s."""
+    """Takes each batch on arrival, as a SIEM indexes it, and answers a while later: the n-th
+    batch after `delays[n]` seconds (None: never)."""
 
-    def __init__(self, name: str, *, max_in_flight: int) -> None:
-        super().__init__(name, max_in_flight=max_in_flight)
+    def __init__(self, name: str, *, delays: Sequence[float | None]) -> None:
+        super().__init__(name, max_in_flight=len(delays))
+        self.delays = list(delays)
         self.under_way = 0
+        self.answered = 0
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
-        first = not self.received
+        delay = self.delays[self.attempts] if self.attempts < len(self.delays) else 0.0
+        self.attempts += 1
         self.received.extend(batch)
         self.under_way += 1
         try:
-            await asyncio.sleep(0.1 if first else 0.3)
+            if delay is None:
+                await asyncio.Event().wait()
+            await asyncio.sleep(delay or 0.0)
         finally:
             self.under_way -= 1
+        self.answered += len(batch)
         return DeliveryReport(delivered=len(batch))
 
 
 async def test_a_stop_confirms_every_batch_the_destination_accepted(
     deployment: Deployment,
 ) -> None:
-    siem = SlowReplies("siem", max_in_flight=4)
+    siem = SlowReplies("siem", delays=[0.1, 0.3, 0.3, 0.3])
     agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
     await deployment.poll()
     backlog = agent.store.outbox.backlog("acme", "siem")
@@ -51,5 +57,26 @@ async def test_a_stop_confirms_every_batch_the_destination_accepted(
     try:
         assert reopened.outbox.delivered("acme", "siem") == accepted
         assert reopened.outbox.backlog("acme", "siem") == backlog - accepted
+    finally:
+        reopened.close()
+
+
+async def test_a_stop_confirms_each_accepted_batch_even_if_a_later_one_never_answers(
+    deployment: Deployment,
+) -> None:
+    # The second batch is answered; the third never is, and the grace ends.
+    siem = SlowReplies("siem", delays=[0.05, 0.2, None])
+    agent = deployment.open([siem], policy=IMMEDIATE_RETRIES)
+    await deployment.poll()
+    agent.start()
+    await eventually(lambda: siem.under_way == 3)
+    path = agent.store.path
+
+    await deployment.close(grace=1.0)
+
+    assert siem.answered == 2 * IMMEDIATE_RETRIES.batch_max_events
+    reopened = SqliteStateStore(path)
+    try:
+        assert reopened.outbox.delivered("acme", "siem") == siem.answered
     finally:
         reopened.close()
