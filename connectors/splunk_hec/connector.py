@@ -24,7 +24,7 @@ from connectors.splunk_hec.acks import AckChannel
 from connectors.splunk_hec.client import HecClient
 from connectors.splunk_hec.config import SplunkHecConfig, TenantOverride
 from connectors.splunk_hec.delivery import BatchDelivery, DeliveryContext, HecStats
-from connectors.splunk_hec.envelopes import Envelope, EnvelopeWriter
+from connectors.splunk_hec.envelopes import EnvelopeWriter
 from connectors.splunk_hec.ordering import PostingOrder
 from connectors.splunk_hec.outcomes import DELIVERED, Held, Outcomes
 from connectors.splunk_hec.replies import Action, HecReply
@@ -104,29 +104,30 @@ class SplunkHecDestination:
 
     async def send(self, batch: Sequence[OutboundEvent]) -> DeliveryReport:
         outcomes = self._context.outcomes
-        unsettled: list[Envelope] = []
-        for position, event in enumerate(batch):
-            if outcomes.get((event.tenant, event.event_id)) is None:
-                unsettled.append(self._writer.envelope(event, position))
-        if batch:
-            first = batch[0]
-            # Until the report below is read, no other batch's entries may push these out.
-            with outcomes.sending(len(batch)):
-                await BatchDelivery(self._context).run((first.tenant, first.event_id), unsettled)
-        poisoned: dict[int, str] = {}
-        held: dict[str, str] = {}
-        undelivered = 0
-        for position, event in enumerate(batch):
-            reason = outcomes.get((event.tenant, event.event_id))
-            if reason is None:  # the delivery settles every envelope or raises
-                raise RuntimeError(f"event {event.event_id} left unsettled")
-            if isinstance(reason, Held):
-                held.setdefault(event.tenant, reason.reason)
-                undelivered += 1
-            elif reason != DELIVERED:
-                poisoned[position] = reason
-                undelivered += 1
-        outcomes.forget((event.tenant, event.event_id) for event in batch)
+        keys = [(event.tenant, event.event_id) for event in batch]
+        # Until the report below is read, no other batch's entries may push these out.
+        with outcomes.sending(keys):
+            unsettled = [
+                self._writer.envelope(event, position)
+                for position, event in enumerate(batch)
+                if outcomes.get(keys[position]) is None
+            ]
+            if batch:
+                await BatchDelivery(self._context).run(keys[0], unsettled)
+            poisoned: dict[int, str] = {}
+            held: dict[str, str] = {}
+            undelivered = 0
+            for position, event in enumerate(batch):
+                reason = outcomes.get(keys[position])
+                if reason is None:  # the delivery settles every envelope or raises
+                    raise RuntimeError(f"event {event.event_id} left unsettled")
+                if isinstance(reason, Held):
+                    held.setdefault(event.tenant, reason.reason)
+                    undelivered += 1
+                elif reason != DELIVERED:
+                    poisoned[position] = reason
+                    undelivered += 1
+            outcomes.forget(keys)
         return DeliveryReport(delivered=len(batch) - undelivered, poisoned=poisoned, held=held)
 
     async def check(self) -> Health:

@@ -2,17 +2,17 @@
 
 When a batch fails part-way (one request keeps getting 503 after others were indexed), the
 dispatcher sends the whole batch again; events found here are not sent a second time. Entries
-leave when their batch is reported back, and beyond `capacity` (plus the events of the batches
-being sent, whose entries must last until their report) the oldest go first, so memory stays
-bounded. The cache lives in memory: after a restart the engine's own at-least-once resend
-applies. An event can also be `Held`: not delivered, because HEC refused the token or index its
-tenant has of its own; it goes back to the backlog, not to the dead letters.
+leave when their batch is reported back. Those of batches being sent stay until then; beyond
+`capacity` the oldest of the others go first, so memory stays bounded. The cache lives in
+memory: after a restart the engine's own at-least-once resend applies. An event can also be
+`Held`: not delivered, because HEC refused the token or index its tenant has of its own; it goes
+back to the backlog, not to the dead letters.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -35,31 +35,50 @@ _EventKey = tuple[str, str]
 class Outcomes:
     def __init__(self, capacity: int = 200_000) -> None:
         self._capacity = capacity
-        self._sending = 0  # events of the batches being sent
+        # Entries of batches being sent, never pushed out, and the rest, oldest first.
+        self._pins: Counter[_EventKey] = Counter()
+        self._held: dict[_EventKey, Outcome] = {}
         self._known: OrderedDict[_EventKey, Outcome] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._known)
+        return len(self._held) + len(self._known)
 
     def get(self, key: _EventKey) -> Outcome | None:
         """DELIVERED, a rejection reason, Held, or None when HEC has not settled the event yet."""
-        return self._known.get(key)
+        held = self._held.get(key)
+        return self._known.get(key) if held is None else held
 
     def record(self, key: _EventKey, reason: Outcome = DELIVERED) -> None:
+        if key in self._pins:
+            self._known.pop(key, None)
+            self._held[key] = reason
+        else:
+            self._remember(key, reason)
+
+    def _remember(self, key: _EventKey, reason: Outcome) -> None:
         self._known[key] = reason
         self._known.move_to_end(key)
-        while len(self._known) > self._capacity + self._sending:
+        while len(self._known) > self._capacity:
             self._known.popitem(last=False)
 
     @contextmanager
-    def sending(self, events: int) -> Iterator[None]:
-        """While a batch of `events` is being sent: room for its entries on top of `capacity`."""
-        self._sending += events
+    def sending(self, keys: Sequence[_EventKey]) -> Iterator[None]:
+        """While a batch with these events is being sent and its report read: its entries stay,
+        whatever else is recorded meanwhile. Those left afterwards (a batch that failed keeps
+        them for its retry) join the others."""
+        self._pins.update(keys)
         try:
             yield
         finally:
-            self._sending -= events
+            self._pins.subtract(keys)
+            for key in keys:
+                if self._pins[key] <= 0:
+                    del self._pins[key]
+                    reason = self._held.pop(key, None)
+                    if reason is not None:
+                        self._remember(key, reason)
 
     def forget(self, keys: Iterable[_EventKey]) -> None:
         for key in keys:
+            self._held.pop(key, None)
             self._known.pop(key, None)

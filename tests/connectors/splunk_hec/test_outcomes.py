@@ -1,5 +1,5 @@
-"""The settled-events cache keeps every entry of the batches being sent, however large they are
-against its capacity, and stays bounded once they are reported."""
+"""The settled-events cache keeps every entry of the batches being sent, whatever is recorded
+meanwhile, and stays bounded otherwise."""
 
 from __future__ import annotations
 
@@ -13,21 +13,27 @@ def _keys(batch: str, count: int) -> list[tuple[str, str]]:
 def test_batches_being_sent_keep_their_entries_beyond_the_capacity() -> None:
     outcomes = Outcomes(capacity=10)
     first, second = _keys("a", 8), _keys("b", 8)
-    with outcomes.sending(len(first)), outcomes.sending(len(second)):
-        for key in first + second:  # the two batches' requests settle interleaved or not
+    with outcomes.sending(first), outcomes.sending(second):
+        for key in first + second:
             outcomes.record(key)
         assert all(outcomes.get(key) == DELIVERED for key in first + second)
-    outcomes.forget(first)
+        outcomes.forget(first)
     assert len(outcomes) == len(second)
 
 
-def test_left_over_entries_stay_within_the_capacity() -> None:
+def test_entries_left_by_failed_batches_never_push_out_those_of_a_batch_being_sent() -> None:
     outcomes = Outcomes(capacity=10)
-    with outcomes.sending(8):
-        for key in _keys("failed", 8):  # a batch that failed part-way keeps its entries
+    sending = _keys("sending", 4)
+    with outcomes.sending(sending):
+        for key in sending[:3]:
             outcomes.record(key)
-    for key in _keys("later", 5):
-        outcomes.record(key)
-    assert len(outcomes) == 10
-    assert outcomes.get(("acme", "failed-0")) is None  # the oldest went first
-    assert outcomes.get(("acme", "later-4")) == DELIVERED
+        for batch in ("failed-1", "failed-2"):  # failed part-way: they keep their entries
+            keys = _keys(batch, 8)
+            with outcomes.sending(keys):
+                for key in keys:
+                    outcomes.record(key)
+        outcomes.record(sending[3])
+        assert all(outcomes.get(key) == DELIVERED for key in sending)
+    assert len(outcomes) == 10  # once reported, the oldest go first
+    assert outcomes.get(("acme", "failed-1-0")) is None
+    assert outcomes.get(sending[3]) == DELIVERED
