@@ -450,6 +450,7 @@ class Agent:
         outcome = TenantOutcome(tenant=name)
         targets = [d for d in self.routes[name] if not destinations or d in destinations]
         before = {d: self.store.outbox.delivered(name, d) for d in targets}
+        began = self._clock.now()
         replays: list[str | None] = list(targets) if destinations else [None]
         problems = []
         for target in replays:
@@ -462,9 +463,13 @@ class Agent:
         problems += await self.drain(name, targets)
         outcome.delivered = {d: self.store.outbox.delivered(name, d) - before[d] for d in targets}
         # A refused event is not delivered: the range is complete once its letter is replayed.
-        letters = self.store.dead_letters
+        # A replay into a destination (`destinations`) sends the range again and counts only
+        # what it saw refused: older letters may be of events it has just delivered.
+        letters, since = self.store.dead_letters, began if destinations else None
         for target in targets:
-            if refused := letters.count_in_range(name, target, report.since, report.until):
+            if refused := letters.count_in_range(
+                name, target, report.since, report.until, since=since
+            ):
                 outcome.dead_lettered[target] = refused
                 problems.append(
                     f"destination {target!r} refused {refused} events of the range, kept as "

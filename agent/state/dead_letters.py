@@ -38,12 +38,15 @@ class DeadLetters:
         )
         return {(tenant, destination): int(count) for tenant, destination, count in rows}
 
-    def count_in_range(self, tenant: str, destination: str, start: int, end: int) -> int:
-        """Dead letters of (tenant, destination) whose event's second is in `[start, end)`."""
+    def count_in_range(
+        self, tenant: str, destination: str, start: int, end: int, *, since: float | None = None
+    ) -> int:
+        """Events of (tenant, destination) kept as dead letters whose second is in `[start,
+        end)`; with `since`, only those refused at that moment or later."""
         row = self._db.execute(
-            "SELECT COUNT(*) FROM dead_letters "
-            "WHERE tenant = ? AND destination = ? AND second >= ? AND second < ?",
-            (tenant, destination, start, end),
+            "SELECT COUNT(DISTINCT event_id) FROM dead_letters WHERE tenant = ? "
+            "AND destination = ? AND second >= ? AND second < ? AND last_failed_at >= ?",
+            (tenant, destination, start, end, float("-inf") if since is None else since),
         ).fetchone()
         return int(row[0])
 

@@ -80,6 +80,27 @@ async def test_a_backfill_is_incomplete_while_events_of_its_range_are_dead_lette
     assert len(set(siem.ids())) == outcome.fetched
 
 
+async def test_a_replay_into_a_destination_counts_only_the_events_it_saw_refused(
+    deployment: Deployment,
+) -> None:
+    siem, agent = _started(deployment)
+    siem.poison_when(lambda event: "field too long" if event.event_id[0] in "01" else None)
+    assert not (await agent.backfill(T0, T0 + HOUR)).complete
+    refused = len(siem.refused)
+
+    siem.cure()  # the replay sends the whole range again, the refused events included
+    deployment.clock.advance(60)
+    replay = await agent.backfill(T0, T0 + HOUR, destinations=["siem"])
+    assert replay.complete
+    assert replay.tenants[0].dead_lettered == {}
+    assert set(siem.ids()) >= {event.event_id for event, _ in siem.refused}
+
+    siem.poison_when(lambda event: "still too long" if event.event_id[0] == "0" else None)
+    deployment.clock.advance(60)
+    again = await agent.backfill(T0, T0 + HOUR, destinations=["siem"])
+    assert 0 < again.tenants[0].dead_lettered["siem"] < refused
+
+
 async def test_a_backfill_does_not_linger_once_every_tenant_was_read(
     deployment: Deployment,
 ) -> None:
