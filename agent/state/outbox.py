@@ -208,7 +208,8 @@ class Outbox:
         return int(cursor.rowcount)
 
     def detach(self, tenant: str, destination: str, now: float) -> Gap | None:
-        """Skip this destination's backlog for `tenant`, recording the time range it misses."""
+        """Skip this destination's backlog for `tenant`, recording the time range it misses
+        (merged with the gaps on record it overlaps or touches); returns the gap recorded."""
         with self._database.transaction() as db:
             offset = db.execute(
                 "SELECT seq FROM offsets WHERE tenant = ? AND destination = ?",
@@ -227,13 +228,23 @@ class Outbox:
                 "UPDATE offsets SET seq = ?, backlog = 0 WHERE tenant = ? AND destination = ?",
                 (newest, tenant, destination),
             )
+            # Gaps this one overlaps or touches become one (a re-fetch cut short left the end
+            # of its gap, say): no time range is re-fetched twice.
+            start, end = int(low), int(high) + 1
+            touching = (tenant, destination, end, start)
+            where = 'tenant = ? AND destination = ? AND start <= ? AND "end" >= ?'
+            for old_start, old_end in db.execute(
+                f'SELECT start, "end" FROM gaps WHERE {where}',  # noqa: S608 - constant text
+                touching,
+            ).fetchall():
+                start, end = min(start, old_start), max(end, old_end)
+            db.execute(f"DELETE FROM gaps WHERE {where}", touching)  # noqa: S608 - constant text
             db.execute(
                 'INSERT INTO gaps (tenant, destination, start, "end", recorded_at) '
-                "VALUES (?, ?, ?, ?, ?) "
-                'ON CONFLICT DO UPDATE SET "end" = MAX("end", excluded."end")',
-                (tenant, destination, low, high + 1, now),
+                "VALUES (?, ?, ?, ?, ?)",
+                (tenant, destination, start, end, now),
             )
-        return Gap(tenant, destination, int(low), int(high) + 1)
+        return Gap(tenant, destination, start, end)
 
     def gaps(self, destination: str | None = None) -> list[Gap]:
         rows = self._db.execute(

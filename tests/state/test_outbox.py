@@ -263,10 +263,25 @@ def test_a_gap_shrinks_as_it_is_refetched_and_a_later_detach_keeps_what_it_skipp
     assert (left.start, left.end) == (1003, 1005)
     assert store.outbox.shrink_gap(gap, 1004) is None  # no longer the gap on record
 
-    # `b` is detached again before it took the re-fetched rows: they are in the new gap.
+    # `b` is detached again before it took the re-fetched rows and a newer event: one gap
+    # holds them and what was left of the first.
+    store.append_window("acme", {}, [LogEntry("acme-new", 2000, b"{}")], now=0)
     again = store.outbox.detach("acme", "b", now=1)
     assert again is not None
-    assert (again.start, again.end) == (1000, 1003)
-    assert sorted((g.start, g.end) for g in store.outbox.gaps("b")) == [(1000, 1003), (1003, 1005)]
-    assert store.outbox.close_gap(left)
+    assert (again.start, again.end) == (1000, 2001)
     assert store.outbox.gaps("b") == [again]
+    assert not store.outbox.close_gap(left)  # the re-fetch of what was left: it grew
+
+
+def test_detaching_merges_the_gaps_it_overlaps_or_touches(store: SqliteStateStore) -> None:
+    append(store, "acme", 5)
+    first = store.outbox.detach("acme", "b", now=0)
+    assert first is not None
+    store.append_window("acme", {}, [LogEntry("acme-far", 3000, b"{}")], now=0)
+    apart = store.outbox.detach("acme", "b", now=1)  # later, not touching the first
+    assert apart is not None
+    assert [(g.start, g.end) for g in store.outbox.gaps("b")] == [(1000, 1005), (3000, 3001)]
+    store.append_window("acme", {}, [LogEntry("acme-late", 1005, b"{}")], now=0)
+    joined = store.outbox.detach("acme", "b", now=2)  # a late event at the first gap's end
+    assert joined is not None
+    assert [(g.start, g.end) for g in store.outbox.gaps("b")] == [(1000, 1006), (3000, 3001)]
