@@ -290,6 +290,8 @@ class Agent:
             _log.warning(
                 "gap re-fetch failed; will retry", destination=destination, error=str(error)
             )
+        except Exception:  # noqa: BLE001 - a bug must not end the re-fetch without a word
+            _log.exception("gap re-fetch failed unexpectedly; will retry", destination=destination)
         finally:
             self._refills.pop(destination, None)
 
