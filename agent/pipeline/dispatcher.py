@@ -132,11 +132,9 @@ class Dispatcher:
         try:
             while not stop.is_set() or in_flight:
                 if stop.is_set():
-                    # Each reply is committed as it comes: the caller's grace may end before
-                    # the last one.
-                    await asyncio.wait(
-                        [task for _, task in in_flight], return_when=asyncio.FIRST_COMPLETED
-                    )
+                    # Replies are committed in order as they come: the caller's grace may end
+                    # before the last one.
+                    await asyncio.wait([in_flight[0][1]])
                     if not self._commit_prefix(in_flight):
                         return
                     continue
@@ -161,10 +159,8 @@ class Dispatcher:
                     if lingering or self._rewind or not self._pending(1, after=last_seq):
                         await first_of(stop.wait(), self._wake.wait(), within=self._idle_wait())
                     continue
-                await asyncio.wait(
-                    [task for _, task in in_flight],
-                    timeout=self._idle_wait() if lingering or self._holds else None,
-                    return_when=asyncio.FIRST_COMPLETED,
+                await _next_reply(
+                    in_flight, within=self._idle_wait() if lingering or self._holds else None
                 )
                 if not self._commit_prefix(in_flight):
                     return
@@ -338,6 +334,16 @@ class _Sent:
 def _outbound(row: LogRow) -> OutboundEvent:
     # The log holds the event as received; it must come back as the dict the reply parser made.
     return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=_CODEC.loads(row.raw))
+
+
+async def _next_reply(
+    in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]], *, within: float | None
+) -> None:
+    """Wait until one more batch under way is answered (or `within` seconds pass). Only those
+    still under way: one answered behind an unanswered first one would end every wait at once,
+    spinning until the first is answered."""
+    if waiting := [task for _, task in in_flight if not task.done()]:
+        await asyncio.wait(waiting, timeout=within, return_when=asyncio.FIRST_COMPLETED)
 
 
 async def first_of(*waits: Coroutine[Any, Any, Any], within: float) -> None:
