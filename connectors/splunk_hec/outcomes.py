@@ -12,7 +12,7 @@ back to the backlog, not to the dead letters.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -66,7 +66,12 @@ class Outcomes:
         """While a batch with these events is being sent and its report read: its entries stay,
         whatever else is recorded meanwhile. Those left afterwards (a batch that failed keeps
         them for its retry) join the others."""
-        self._pins.update(keys)
+        for key in keys:
+            if not self._pins[key]:  # entries left by an earlier attempt of this batch: kept too
+                known = self._known.pop(key, None)
+                if known is not None:
+                    self._held[key] = known
+            self._pins[key] += 1
         try:
             yield
         finally:
@@ -78,7 +83,12 @@ class Outcomes:
                     if reason is not None:
                         self._remember(key, reason)
 
-    def forget(self, keys: Iterable[_EventKey]) -> None:
-        for key in keys:
+    def forget(self, keys: Sequence[_EventKey]) -> None:
+        """Drop the entries of a batch reported back (while it is still `sending`); an event
+        that another batch being sent also holds keeps its entry for that one."""
+        own = Counter(keys)
+        for key in own:
+            if self._pins[key] > own[key]:
+                continue
             self._held.pop(key, None)
             self._known.pop(key, None)

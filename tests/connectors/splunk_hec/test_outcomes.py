@@ -37,3 +37,33 @@ def test_entries_left_by_failed_batches_never_push_out_those_of_a_batch_being_se
     assert len(outcomes) == 10  # once reported, the oldest go first
     assert outcomes.get(("acme", "failed-1-0")) is None
     assert outcomes.get(sending[3]) == DELIVERED
+
+
+def test_a_retried_batch_keeps_what_its_earlier_attempt_settled() -> None:
+    outcomes = Outcomes(capacity=4)
+    batch = _keys("retried", 4)
+    with outcomes.sending(batch):  # the first attempt settles half, then fails
+        for key in batch[:2]:
+            outcomes.record(key)
+    with outcomes.sending(batch):  # the retry sends the other half
+        for other in ("failed-1", "failed-2"):  # meanwhile other batches fail part-way
+            keys = _keys(other, 4)
+            with outcomes.sending(keys):
+                for key in keys:
+                    outcomes.record(key)
+        for key in batch[2:]:
+            outcomes.record(key)
+        assert all(outcomes.get(key) == DELIVERED for key in batch)
+
+
+def test_an_event_in_two_batches_keeps_its_entry_until_both_are_reported() -> None:
+    outcomes = Outcomes()
+    shared = ("acme", "shared")
+    first, second = [shared, *_keys("a", 2)], [shared, *_keys("b", 2)]
+    with outcomes.sending(second):
+        with outcomes.sending(first):
+            outcomes.record(shared)
+            outcomes.forget(first)  # the first batch's report was read
+        assert outcomes.get(shared) == DELIVERED
+        outcomes.forget(second)
+    assert outcomes.get(shared) is None
