@@ -452,10 +452,13 @@ class Agent:
         outcome = TenantOutcome(tenant=name)
         targets = [d for d in self.routes[name] if not destinations or d in destinations]
         before = {d: self.store.outbox.delivered(name, d) for d in targets}
-        began = self._clock.now()
         replays: list[str | None] = list(targets) if destinations else [None]
         problems = []
+        # When each replay into a destination began (earlier, if it resumes one cut short).
+        replay_began: dict[str, float] = {}
         for target in replays:
+            if target is not None:
+                replay_began[target] = self._replay_began(name, target)
             sliced = await self.slicer.backfill(sync, report.since, report.until, target)
             outcome.fetched += sliced.appended
             problems += sliced.incomplete
@@ -465,10 +468,11 @@ class Agent:
         problems += await self.drain(name, targets)
         outcome.delivered = {d: self.store.outbox.delivered(name, d) - before[d] for d in targets}
         # A refused event is not delivered: the range is complete once its letter is replayed.
-        # A replay into a destination (`destinations`) sends the range again and counts only
-        # what it saw refused: older letters may be of events it has just delivered.
-        letters, since = self.store.dead_letters, began if destinations else None
+        # A replay into a destination sends the range again and counts only what it saw
+        # refused: older letters may be of events it has just delivered.
+        letters = self.store.dead_letters
         for target in targets:
+            since = replay_began.get(target)
             if refused := letters.count_in_range(
                 name, target, report.since, report.until, since=since
             ):
@@ -481,6 +485,18 @@ class Agent:
             outcome.error = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
             _log.error("backfill incomplete for tenant", tenant=name, problems=problems[:10])
         return outcome
+
+    def _replay_began(self, tenant: str, target: str) -> float:
+        """When this replay into `target` began: now, or when the replay it resumes began (its
+        completed slices are skipped, so the letters refused then still count)."""
+        key = f"replay_began:{tenant}:{target}"
+        if not self.store.completed_slices(tenant, target):
+            now = self._clock.now()
+            self.store.set_meta_value(key, repr(now).encode())
+            return now
+        stored = self.store.meta_value(key)
+        # Resuming a replay an earlier version began: every letter of the range counts.
+        return float("-inf") if stored is None else float(stored.decode())
 
     async def drain(self, tenant: str, targets: Sequence[str]) -> list[str]:
         """Wait until each target confirmed the tenant's backlog, or stopped on a fatal error.

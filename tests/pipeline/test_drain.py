@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from agent.errors import FatalError, RetryableError
 from agent.runtime import Agent
 from connectors.base import DeliveryReport, OutboundEvent
-from tests.pipeline.conftest import HOUR, IMMEDIATE_RETRIES, T0, Deployment
+from tests.pipeline.conftest import HOUR, IMMEDIATE_RETRIES, T0, Deployment, eventually
 from tests.support import MemoryDestination
 
 
@@ -99,6 +99,48 @@ async def test_a_replay_into_a_destination_counts_only_the_events_it_saw_refused
     deployment.clock.advance(60)
     again = await agent.backfill(T0, T0 + HOUR, destinations=["siem"])
     assert 0 < again.tenants[0].dead_lettered["siem"] < refused
+
+
+async def test_a_resumed_replay_still_counts_the_letters_of_the_slices_it_skips(
+    deployment: Deployment,
+) -> None:
+    siem = MemoryDestination("siem", latency=0.001)
+
+    def start() -> Agent:
+        agent = deployment.open(
+            [siem], policy=IMMEDIATE_RETRIES, backfill_slice="15m", backfill_concurrency=1
+        )
+        agent.start()
+        return agent
+
+    agent = start()
+    assert (await agent.backfill(T0, T0 + HOUR)).complete
+    siem.poison_when(lambda event: "field too long" if event.event_id[0] in "01" else None)
+    deployment.clock.advance(60)
+    deployment.emulator.knobs.latency_seconds = 0.05  # slices take a moment to read
+
+    async def stop_once_a_slice_was_refused() -> None:
+        store = agent.store
+        await eventually(
+            lambda: bool(store.completed_slices("acme", "siem") and store.dead_letters.list())
+        )
+        agent.stop()
+
+    stopping = asyncio.create_task(stop_once_a_slice_was_refused())
+    first = await agent.backfill(T0, T0 + HOUR, destinations=["siem"])
+    await stopping
+    assert not first.complete
+    await deployment.close()
+
+    # Resumed: the slices the first replay completed are skipped, so what was refused in them
+    # is still undelivered.
+    deployment.emulator.knobs.latency_seconds = 0.0
+    siem.cure()
+    deployment.clock.advance(60)
+    agent = start()
+    second = await agent.backfill(T0, T0 + HOUR, destinations=["siem"])
+    assert not second.complete
+    assert second.tenants[0].dead_lettered["siem"] > 0
 
 
 async def test_a_backfill_does_not_linger_once_every_tenant_was_read(
