@@ -13,7 +13,7 @@ from agent.clock import SystemClock
 from agent.config import parse_config
 from agent.nordpass.emulator import NordPassEmulator
 from agent.pipeline.dispatcher import DispatchPolicy
-from agent.runtime import Agent
+from agent.runtime import Agent, TenantOutcome
 from connectors.splunk_hec.emulator import HecEmulator, HecKnobs
 from tests.connectors.splunk_hec.conftest import nordpass_history
 
@@ -61,24 +61,33 @@ destinations:
 tenants:{tenants}"""
 
 
+POLICY = DispatchPolicy(fatal_retry_interval=0.5)
+
+
+async def backfill_holding_globex(agent: Agent) -> dict[str, TenantOutcome]:
+    """Backfill the range: acme complete, globex held back (its backlog kept), the destination
+    itself working."""
+    report = await agent.backfill(SINCE, UNTIL)
+    outcomes = {outcome.tenant: outcome for outcome in report.tenants}
+    assert outcomes["acme"].error is None
+    assert outcomes["acme"].delivered == {"splunk": outcomes["acme"].fetched}
+    assert "the token set for tenant 'globex'" in (outcomes["globex"].error or "")
+    assert agent.store.outbox.backlog("globex", "splunk") == outcomes["globex"].fetched > 0
+    assert not agent.dispatchers["splunk"].fatal
+    return outcomes
+
+
 async def test_a_disabled_tenant_token_holds_back_that_tenant_only(
     tmp_path: Path, nordpass: NordPassEmulator, splunk: HecEmulator
 ) -> None:
     config = parse_config(config_text(tmp_path, nordpass.url, splunk.url), {})
     truth = {name: len(nordpass.ground_truth(org, SINCE, UNTIL)) for name, (_, org) in ORGS.items()}
     assert all(truth.values())
-    policy = DispatchPolicy(fatal_retry_interval=0.5)
-    async with Agent(config, clock=SystemClock(), dispatch_policy=policy) as agent:
-        report = await agent.backfill(SINCE, UNTIL)
-        outcomes = {outcome.tenant: outcome for outcome in report.tenants}
-        assert outcomes["acme"].error is None
-        assert outcomes["acme"].delivered == {"splunk": outcomes["acme"].fetched}
+    async with Agent(config, clock=SystemClock(), dispatch_policy=POLICY) as agent:
+        outcomes = await backfill_holding_globex(agent)
         error = outcomes["globex"].error or ""
         assert "undelivered events" in error
-        assert "the token set for tenant 'globex'" in error
         assert GLOBEX_TOKEN not in error
-        assert agent.store.outbox.backlog("globex", "splunk") == outcomes["globex"].fetched
-        assert not agent.dispatchers["splunk"].fatal  # the destination itself keeps working
 
         splunk.tokens[GLOBEX_TOKEN].enabled = True  # fixed in Splunk, no restart
         async with asyncio.timeout(30):
@@ -102,15 +111,8 @@ async def test_a_tenant_token_not_allowed_the_destination_index_holds_back_that_
     token.enabled, token.allowed_indexes = True, frozenset({"globex"})
     text = config_text(tmp_path, nordpass.url, splunk.url).replace(", index: globex", "")
     config = parse_config(text, {})
-    policy = DispatchPolicy(fatal_retry_interval=0.5)
-    async with Agent(config, clock=SystemClock(), dispatch_policy=policy) as agent:
-        report = await agent.backfill(SINCE, UNTIL)
-        outcomes = {outcome.tenant: outcome for outcome in report.tenants}
-        assert outcomes["acme"].error is None
-        assert outcomes["acme"].delivered == {"splunk": outcomes["acme"].fetched}
-        assert "the token set for tenant 'globex'" in (outcomes["globex"].error or "")
-        assert agent.store.outbox.backlog("globex", "splunk") == outcomes["globex"].fetched > 0
-        assert not agent.dispatchers["splunk"].fatal
+    async with Agent(config, clock=SystemClock(), dispatch_policy=POLICY) as agent:
+        outcomes = await backfill_holding_globex(agent)
 
         token.allowed_indexes = None  # the index allowed in Splunk, no restart
         async with asyncio.timeout(30):
