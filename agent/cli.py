@@ -300,14 +300,20 @@ def dead_letters_replay(
 
     async def main() -> int:
         async with _open_agent(loaded) as agent:
+            # Waited for: the destinations letters go back to, not every one (another may be
+            # down for a reason of its own).
+            letters = {
+                pair
+                for pair in agent.store.dead_letters.counts()
+                if tenant in (None, pair[0]) and destination in (None, pair[1])
+            }
             moved = agent.store.dead_letters.replay(tenant, destination)
             for dispatcher in agent.dispatchers.values():
                 dispatcher.flush()  # the replayed letters are all there is
             problems = []
             for name in loaded.tenants:
-                if tenant is None or name == tenant:
-                    targets = [d for d in agent.routes[name] if destination in (None, d)]
-                    problems += await agent.drain(name, targets)
+                targets = [d for d in agent.routes[name] if (name, d) in letters]
+                problems += await agent.drain(name, targets)
             unrouted = agent.store.dead_letters.unrouted(tenant, destination)
             left = len(agent.store.dead_letters.list(tenant, destination)) - unrouted
         typer.echo(f"replayed {moved} dead letter(s); {left} refused again")

@@ -16,6 +16,7 @@ import pytest
 
 from agent.clock import SystemClock
 from agent.nordpass.emulator import NordPassEmulator
+from connectors.splunk_hec.emulator import HecEmulator, HecKnobs
 
 ORG = "101b4232-0688-4599-bca8-4636c91cd687"
 TOKEN = "tok-acme-7f3a9c"
@@ -221,3 +222,43 @@ async def test_a_second_agent_on_the_same_state_exits_with_code_2(
         runner.send_signal(signal.SIGTERM)
         await asyncio.wait_for(runner.wait(), timeout=30)
     assert runner.returncode == 0
+
+
+async def test_dead_letters_replay_waits_only_for_the_destinations_of_the_letters(
+    tmp_path: Path, emulator: NordPassEmulator
+) -> None:
+    hec = HecEmulator(knobs=HecKnobs(), seed=2)
+    hec.add_token("hec-token", name="msp", default_index="nordpass")
+    await hec.start()
+    try:
+        now = math.floor(time.time())
+        truth = emulator.ground_truth(ORG, now - DAY, now)
+        hec.knobs.poison = frozenset({f'"timestamp":{truth[len(truth) // 2]["timestamp"]}'})
+        config = tmp_path / "agent.yaml"
+
+        def write(other_url: str, other_token: str) -> None:
+            config.write_text(f"""
+state: sqlite:///{tmp_path}/state.db
+destinations:
+  splunk: {{type: splunk_hec, url: "{hec.url}", token: hec-token, index: nordpass, gzip: false}}
+  other: {{type: splunk_hec, url: "{other_url}", token: {other_token}, index: nordpass}}
+tenants:
+  acme:
+    nordpass: {{url: "{emulator.url}", token: "${{ACME_TOKEN}}", organization_uuid: "{ORG}"}}
+    destinations: [splunk, other]
+""")
+
+        # `other`'s token is refused: the backfill leaves it a backlog, and `splunk` letters.
+        write(hec.url, "unknown-token")
+        code, stdout, _ = await agent("backfill", "-c", str(config), "--since", "1d")
+        assert code == 1, stdout
+        assert "kept as dead letters" in stdout
+        # Now `other` is down (nothing listens there): a wait for it would not end.
+        write("http://127.0.0.1:9", "hec-token")
+        hec.knobs.poison = frozenset()
+        async with asyncio.timeout(60):  # a guard only
+            code, stdout, _ = await agent("dead-letters", "replay", "-c", str(config))
+        assert code == 0, stdout
+        assert "0 refused again" in stdout
+    finally:
+        await hec.stop()
