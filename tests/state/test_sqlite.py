@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,42 +97,46 @@ def test_meta_values_round_trip(store: SqliteStateStore) -> None:
 
 
 @contextmanager
-def _older_state(path: Path, version: int) -> Iterator[sqlite3.Connection]:
-    """A state file as an agent of schema `version` left it, for the block to fill."""
+def _migrated(
+    path: Path, version: int, fill: Callable[[sqlite3.Connection], None]
+) -> Iterator[SqliteStateStore]:
+    """The store opened on a state file as an agent of schema `version` left it, holding what
+    `fill` wrote: migrated to the current schema on opening."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         for migration in MIGRATIONS[:version]:
             db.executescript(migration)
         db.execute(f"PRAGMA user_version = {version}")
-        yield db
+        fill(db)
     finally:
         db.close()
+    store = SqliteStateStore(path)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def test_fingerprints_stored_before_the_time_ordered_layout_survive_the_migration(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "state.db"
-    with _older_state(path, 3) as db:
+    def fill(db: sqlite3.Connection) -> None:
         db.executemany(
             "INSERT INTO fingerprints (tenant, fingerprint, second, count) VALUES (?, ?, ?, ?)",
             [("acme", FP_A, 100, 2), ("acme", FP_B, 101, 1), ("globex", FP_A, 100, 1)],
         )
-    store = SqliteStateStore(path)
-    try:
+
+    with _migrated(tmp_path / "state.db", 3, fill) as store:
         assert store.stored_counts("acme", 0, 1000) == {FP_A: 2, FP_B: 1}
         assert store.stored_counts("globex", 100, 101) == {FP_A: 1}
         store.append_window("acme", {FP_A: (100, 3)}, [], now=0)
         assert store.count_in_range("acme", 100, 102) == 4
-    finally:
-        store.close()
 
 
 def test_backlogs_stored_before_the_running_counts_are_counted_by_the_migration(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "state.db"
-    with _older_state(path, 4) as db:
+    def fill(db: sqlite3.Connection) -> None:
         db.executemany(
             "INSERT INTO event_log (tenant, target, event_id, second, raw) VALUES (?, ?, ?, 1, '')",
             [
@@ -146,9 +150,7 @@ def test_backlogs_stored_before_the_running_counts_are_counted_by_the_migration(
             "INSERT INTO offsets (tenant, destination, seq) VALUES (?, ?, ?)",
             [("acme", "a", 1), ("acme", "b", 0), ("globex", "a", 4)],
         )
-    store = SqliteStateStore(path)
-    try:
+
+    with _migrated(tmp_path / "state.db", 4, fill) as store:
         backlogs = {(p.tenant, p.destination): p.backlog for p in store.outbox.positions()}
         assert backlogs == {("acme", "a"): 1, ("acme", "b"): 3, ("globex", "a"): 0}
-    finally:
-        store.close()
