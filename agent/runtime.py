@@ -467,24 +467,35 @@ class Agent:
         done_reading(name)
         problems += await self.drain(name, targets)
         outcome.delivered = {d: self.store.outbox.delivered(name, d) - before[d] for d in targets}
-        # A refused event is not delivered: the range is complete once its letter is replayed.
-        # A replay into a destination sends the range again and counts only what it saw
-        # refused: older letters may be of events it has just delivered.
-        letters = self.store.dead_letters
-        for target in targets:
-            since = replay_began.get(target)
-            if refused := letters.count_in_range(
-                name, target, report.since, report.until, since=since
-            ):
-                outcome.dead_lettered[target] = refused
-                problems.append(
-                    f"destination {target!r} refused {refused} events of the range, kept as "
-                    "dead letters (nordpass-agent dead-letters list)"
-                )
+        outcome.dead_lettered = self._dead_lettered(name, targets, report, replay_began)
+        problems += [
+            f"destination {target!r} refused {refused} events of the range, kept as dead "
+            "letters (nordpass-agent dead-letters list)"
+            for target, refused in outcome.dead_lettered.items()
+        ]
         if problems:
             outcome.error = "; ".join(problems[:3]) + (" …" if len(problems) > 3 else "")
             _log.error("backfill incomplete for tenant", tenant=name, problems=problems[:10])
         return outcome
+
+    def _dead_lettered(
+        self,
+        tenant: str,
+        targets: Sequence[str],
+        report: BackfillReport,
+        replay_began: Mapping[str, float],
+    ) -> dict[str, int]:
+        """Events of the range each target keeps as dead letters: a refused event is not
+        delivered, and the range is complete once its letter is replayed. A replay into a
+        destination sends the range again and counts only what it saw refused (since
+        `replay_began`): older letters may be of events it has just delivered."""
+        counts = {
+            target: self.store.dead_letters.count_in_range(
+                tenant, target, report.since, report.until, since=replay_began.get(target)
+            )
+            for target in targets
+        }
+        return {target: count for target, count in counts.items() if count}
 
     def _replay_began(self, tenant: str, target: str) -> float:
         """When this replay into `target` began: now, or when the replay it resumes began (its
