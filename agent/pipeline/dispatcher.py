@@ -126,7 +126,7 @@ class Dispatcher:
         no batch is handed out, and the batches under way are waited for (a request already
         sent is answered; a retry is not attempted) so that what the destination accepted is
         confirmed; the caller bounds that wait by cancelling this task."""
-        in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]] = deque()
+        in_flight: _InFlight = deque()
         last_seq = 0
         limit = self._policy.batch_max_events
         try:
@@ -169,9 +169,7 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*(task for _, task in in_flight), return_exceptions=True)
 
-    def _commit_prefix(
-        self, in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]]
-    ) -> bool:
+    def _commit_prefix(self, in_flight: _InFlight) -> bool:
         """Commit the batches done at the head of `in_flight`, in order; False once one of them
         was stopped before confirmation (it and the rest are sent again on the next start)."""
         while in_flight and in_flight[0][1].done():
@@ -331,14 +329,16 @@ class _Sent:
     attempts: int
 
 
+# Batches handed out, oldest first, each with the task sending it (None: stopped unconfirmed).
+_InFlight = deque[tuple[list[LogRow], "asyncio.Task[_Sent | None]"]]
+
+
 def _outbound(row: LogRow) -> OutboundEvent:
     # The log holds the event as received; it must come back as the dict the reply parser made.
     return OutboundEvent(tenant=row.tenant, event_id=row.event_id, raw=_CODEC.loads(row.raw))
 
 
-async def _next_reply(
-    in_flight: deque[tuple[list[LogRow], asyncio.Task[_Sent | None]]], *, within: float | None
-) -> None:
+async def _next_reply(in_flight: _InFlight, *, within: float | None) -> None:
     """Wait until one more batch under way is answered (or `within` seconds pass). Only those
     still under way: one answered behind an unanswered first one would end every wait at once,
     spinning until the first is answered."""
