@@ -191,9 +191,7 @@ class BatchDelivery:
         if scope is Scope.TOKEN and slot != 0:
             self._hold(part, message)
             return []
-        culprit = reply.invalid_event_number
-        if culprit is not None and not 0 <= culprit < len(part):
-            culprit = None
+        culprit = _culprit(reply, part)
         if scope is Scope.INDEX and culprit is not None:
             tenant = part[culprit].tenant
             if tenant in self._context.own_index:
@@ -218,8 +216,8 @@ class BatchDelivery:
         if len(part) == 1:
             self._poison(part[0], reply.describe())
             return []
-        culprit = reply.invalid_event_number
-        if culprit is not None and 0 <= culprit < len(part):
+        culprit = _culprit(reply, part)
+        if culprit is not None:
             self._delivered(part[:culprit])
             return await self._post_each([part[culprit : culprit + 1], part[culprit + 1 :]])
         middle = len(part) // 2
@@ -319,3 +317,10 @@ def _raise_first_failure(tasks: Sequence[asyncio.Task[None]]) -> None:
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             task.result()
+
+
+def _culprit(reply: HecReply, part: Sequence[Envelope]) -> int | None:
+    """The position in `part` of the event HEC refused (`invalid-event-number`), if it names
+    one of them."""
+    culprit = reply.invalid_event_number
+    return culprit if culprit is not None and 0 <= culprit < len(part) else None
